@@ -1,0 +1,5 @@
+//! NODE.DC Agent Gateway: AI coding agents work on Tasker cards through scoped,
+//! rate-limited, audited, idempotent tools, without ever holding a Tasker credential.
+
+pub mod model;
+pub mod storage;

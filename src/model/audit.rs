@@ -1,0 +1,32 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::string_enum;
+
+string_enum!(Outcome { Allowed => "allowed", Denied => "denied", Failed => "failed" });
+
+string_enum!(
+    /// Who made the call: Tasker's backend with the internal token, an agent with its
+    /// token, or an operator at the command line.
+    AuditActor { Internal => "internal", Agent => "agent", Operator => "operator" }
+);
+
+/// One audit event. Holds references (ids, keys, codes), never a secret or a payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub request_id: String,
+    pub actor: AuditActor,
+    pub owner_user_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+    pub token_id: Option<Uuid>,
+    pub action: String,
+    pub project_ref: Option<String>,
+    pub card_ref: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    pub duration_ms: i64,
+}

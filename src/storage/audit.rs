@@ -1,0 +1,97 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::audit_events;
+use super::{DbConn, StorageError, stored_uuid};
+use crate::model::{AuditRecord, utc};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+struct AuditRow {
+    id: String,
+    occurred_at: NaiveDateTime,
+    request_id: String,
+    actor_kind: String,
+    owner_user_id: Option<String>,
+    agent_id: Option<String>,
+    token_id: Option<String>,
+    action: String,
+    project_ref: Option<String>,
+    card_ref: Option<String>,
+    idempotency_key: Option<String>,
+    outcome: String,
+    error_code: Option<String>,
+    duration_ms: i64,
+}
+
+fn opt_uuid(v: Option<String>) -> Result<Option<Uuid>, StorageError> {
+    v.as_deref().map(stored_uuid).transpose()
+}
+
+pub fn insert(conn: &mut DbConn, e: &AuditRecord) -> Result<(), StorageError> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow {
+            id: e.id.to_string(),
+            occurred_at: e.occurred_at.naive_utc(),
+            request_id: e.request_id.clone(),
+            actor_kind: e.actor.as_str().to_string(),
+            owner_user_id: e.owner_user_id.map(|v| v.to_string()),
+            agent_id: e.agent_id.map(|v| v.to_string()),
+            token_id: e.token_id.map(|v| v.to_string()),
+            action: e.action.clone(),
+            project_ref: e.project_ref.clone(),
+            card_ref: e.card_ref.clone(),
+            idempotency_key: e.idempotency_key.clone(),
+            outcome: e.outcome.as_str().to_string(),
+            error_code: e.error_code.clone(),
+            duration_ms: e.duration_ms,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Filters for reading the audit trail, newest first.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub owner_user_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub limit: i64,
+}
+
+pub fn list(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut q = audit_events::table.select(AuditRow::as_select()).into_boxed();
+    if let Some(o) = f.owner_user_id {
+        q = q.filter(audit_events::owner_user_id.eq(o.to_string()));
+    }
+    if let Some(a) = f.agent_id {
+        q = q.filter(audit_events::agent_id.eq(a.to_string()));
+    }
+    if let Some(r) = &f.request_id {
+        q = q.filter(audit_events::request_id.eq(r.clone()));
+    }
+    q.order((audit_events::occurred_at.desc(), audit_events::id.desc()))
+        .limit(f.limit)
+        .load(conn)?
+        .into_iter()
+        .map(|r| {
+            Ok(AuditRecord {
+                id: stored_uuid(&r.id)?,
+                occurred_at: utc(r.occurred_at),
+                request_id: r.request_id,
+                actor: r.actor_kind.parse().map_err(StorageError::corrupt)?,
+                owner_user_id: opt_uuid(r.owner_user_id)?,
+                agent_id: opt_uuid(r.agent_id)?,
+                token_id: opt_uuid(r.token_id)?,
+                action: r.action,
+                project_ref: r.project_ref,
+                card_ref: r.card_ref,
+                idempotency_key: r.idempotency_key,
+                outcome: r.outcome.parse().map_err(StorageError::corrupt)?,
+                error_code: r.error_code,
+                duration_ms: r.duration_ms,
+            })
+        })
+        .collect()
+}

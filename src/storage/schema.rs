@@ -1,0 +1,110 @@
+//! Table definitions shared by both backends. Only SQL types PostgreSQL and SQLite
+//! have in common are used (Text for UUIDs, Timestamp for UTC times).
+
+diesel::table! {
+    owners (user_id) {
+        user_id -> Text,
+        display_name -> Text,
+        status -> Text,
+        codex_agents -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    owner_changes (id) {
+        id -> Text,
+        owner_user_id -> Text,
+        changed_at -> Timestamp,
+        request_id -> Text,
+        source -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Text,
+    }
+}
+
+diesel::table! {
+    agents (id) {
+        id -> Text,
+        owner_user_id -> Text,
+        name -> Text,
+        description -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_seen_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agent_tokens (id) {
+        id -> Text,
+        agent_id -> Text,
+        label -> Text,
+        secret_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agent_grants (agent_id, project_id) {
+        agent_id -> Text,
+        project_id -> Text,
+        project_identifier -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        request_id -> Text,
+        actor_kind -> Text,
+        owner_user_id -> Nullable<Text>,
+        agent_id -> Nullable<Text>,
+        token_id -> Nullable<Text>,
+        action -> Text,
+        project_ref -> Nullable<Text>,
+        card_ref -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        outcome -> Text,
+        error_code -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (agent_id, idempotency_key) {
+        agent_id -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        response -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(agents -> owners (owner_user_id));
+diesel::joinable!(agent_tokens -> agents (agent_id));
+diesel::joinable!(agent_grants -> agents (agent_id));
+diesel::joinable!(owner_changes -> owners (owner_user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    owners,
+    owner_changes,
+    agents,
+    agent_tokens,
+    agent_grants,
+    audit_events,
+    idempotency_keys,
+);

@@ -1,0 +1,174 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{agent_tokens, agents, owners};
+use super::{DbConn, StorageError, stored_uuid};
+use crate::model::{AgentStatus, OwnerStatus, TokenInfo, utc};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = agent_tokens)]
+struct TokenInfoRow {
+    id: String,
+    agent_id: String,
+    label: String,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<TokenInfoRow> for TokenInfo {
+    type Error = StorageError;
+    fn try_from(r: TokenInfoRow) -> Result<Self, StorageError> {
+        Ok(TokenInfo {
+            id: stored_uuid(&r.id)?,
+            agent_id: stored_uuid(&r.agent_id)?,
+            label: r.label,
+            created_at: utc(r.created_at),
+            expires_at: r.expires_at.map(utc),
+            last_used_at: r.last_used_at.map(utc),
+            revoked_at: r.revoked_at.map(utc),
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, t: &TokenInfo, secret_hash: &str) -> Result<(), StorageError> {
+    diesel::insert_into(agent_tokens::table)
+        .values((
+            agent_tokens::id.eq(t.id.to_string()),
+            agent_tokens::agent_id.eq(t.agent_id.to_string()),
+            agent_tokens::label.eq(&t.label),
+            agent_tokens::secret_hash.eq(secret_hash),
+            agent_tokens::created_at.eq(t.created_at.naive_utc()),
+            agent_tokens::expires_at.eq(t.expires_at.map(|e| e.naive_utc())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: Uuid) -> Result<Option<TokenInfo>, StorageError> {
+    agent_tokens::table
+        .find(id.to_string())
+        .select(TokenInfoRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(TokenInfo::try_from)
+        .transpose()
+}
+
+pub fn list_for_agent(conn: &mut DbConn, agent_id: Uuid) -> Result<Vec<TokenInfo>, StorageError> {
+    agent_tokens::table
+        .filter(agent_tokens::agent_id.eq(agent_id.to_string()))
+        .order((agent_tokens::created_at.asc(), agent_tokens::id.asc()))
+        .select(TokenInfoRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(TokenInfo::try_from)
+        .collect()
+}
+
+/// Revokes one token; returns false if it was already revoked.
+pub fn revoke(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<bool, StorageError> {
+    let n = diesel::update(agent_tokens::table.find(id.to_string()))
+        .filter(agent_tokens::revoked_at.is_null())
+        .set(agent_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Revokes every live token of an agent; returns their ids.
+pub fn revoke_all_for_agent(
+    conn: &mut DbConn,
+    agent_id: Uuid,
+    now: NaiveDateTime,
+) -> Result<Vec<Uuid>, StorageError> {
+    let live: Vec<String> = agent_tokens::table
+        .filter(agent_tokens::agent_id.eq(agent_id.to_string()))
+        .filter(agent_tokens::revoked_at.is_null())
+        .select(agent_tokens::id)
+        .load(conn)?;
+    diesel::update(agent_tokens::table)
+        .filter(agent_tokens::agent_id.eq(agent_id.to_string()))
+        .filter(agent_tokens::revoked_at.is_null())
+        .set(agent_tokens::revoked_at.eq(now))
+        .execute(conn)?;
+    live.iter().map(|id| stored_uuid(id)).collect()
+}
+
+/// Everything authentication needs about a token, read in one query: the hash to verify
+/// and the live state of the token, its agent and its owner.
+#[derive(Debug, Clone)]
+pub struct TokenAuthRecord {
+    pub token_id: Uuid,
+    pub secret_hash: String,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revoked: bool,
+    pub agent_id: Uuid,
+    pub agent_name: String,
+    pub agent_status: AgentStatus,
+    pub owner_user_id: Uuid,
+    pub owner_status: OwnerStatus,
+    pub owner_codex_agents: bool,
+}
+
+type AuthRow = (
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+);
+
+pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
+    let row: Option<AuthRow> = agent_tokens::table
+        .inner_join(agents::table.inner_join(owners::table))
+        .filter(agent_tokens::id.eq(token_id.to_string()))
+        .select((
+            agent_tokens::id,
+            agent_tokens::secret_hash,
+            agent_tokens::expires_at,
+            agent_tokens::revoked_at,
+            agents::id,
+            agents::name,
+            agents::status,
+            owners::user_id,
+            owners::status,
+            owners::codex_agents,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, hash, expires, revoked, agent_id, agent_name, agent_status, owner, owner_status, codex)) =
+        row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TokenAuthRecord {
+        token_id: stored_uuid(&id)?,
+        secret_hash: hash,
+        expires_at: expires.map(utc),
+        revoked: revoked.is_some(),
+        agent_id: stored_uuid(&agent_id)?,
+        agent_name,
+        agent_status: agent_status.parse().map_err(StorageError::corrupt)?,
+        owner_user_id: stored_uuid(&owner)?,
+        owner_status: owner_status.parse().map_err(StorageError::corrupt)?,
+        owner_codex_agents: codex,
+    }))
+}
+
+/// Records when tokens were last used; batched by the TokenSessions actor.
+pub fn touch_last_used(conn: &mut DbConn, used: &[(Uuid, NaiveDateTime)]) -> Result<(), StorageError> {
+    for (id, at) in used {
+        diesel::update(agent_tokens::table.find(id.to_string()))
+            .filter(agent_tokens::last_used_at.is_null().or(agent_tokens::last_used_at.lt(*at)))
+            .set(agent_tokens::last_used_at.eq(*at))
+            .execute(conn)?;
+    }
+    Ok(())
+}

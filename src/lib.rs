@@ -1,5 +1,9 @@
 //! NODE.DC Agent Gateway: AI coding agents work on Tasker cards through scoped,
 //! rate-limited, audited, idempotent tools, without ever holding a Tasker credential.
 
+pub mod actors;
+pub mod auth;
+pub mod config;
 pub mod model;
+pub mod service;
 pub mod storage;

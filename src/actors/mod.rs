@@ -1,0 +1,5 @@
+//! The supervised actors that own the gateway's live state.
+
+pub mod token_sessions;
+
+pub use token_sessions::TokenSessions;

@@ -1,0 +1,280 @@
+//! Messages TokenSessions answers.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix::fut::LocalBoxActorFuture;
+use actix::prelude::*;
+use chrono::{NaiveDateTime, Utc};
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{AuthError, Principal, TokenSessions, Verified};
+use crate::auth::AgentToken;
+use crate::auth::hash::verify_secret;
+use crate::model::owner::access_denial;
+use crate::model::{AgentStatus, Grant};
+use crate::storage::tokens::TokenAuthRecord;
+use crate::storage::{self, Db, StorageError};
+
+/// Authenticate an agent token presented by `client`.
+#[derive(Message)]
+#[rtype(result = "Result<Principal, AuthError>")]
+pub struct Authenticate {
+    pub token: AgentToken,
+    pub client: Option<IpAddr>,
+}
+
+/// Drop a token from the cache (it was revoked).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvalidateToken(pub Uuid);
+
+/// Drop every token of an agent (the agent was revoked).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvalidateAgent(pub Uuid);
+
+/// Drop every token of an owner (blocked, annulled, or lost `codex_agents`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InvalidateOwner(pub Uuid);
+
+/// Write pending last-used times now (at shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Flush;
+
+/// Counters, for tests and diagnostics.
+#[derive(Message)]
+#[rtype(result = "StatsReply")]
+pub struct Stats;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StatsReply {
+    /// argon2 verifications run since start.
+    pub verifications: u64,
+    /// Tokens currently cached as verified.
+    pub cached_tokens: usize,
+}
+
+type Loaded = Option<(TokenAuthRecord, Vec<Grant>)>;
+
+async fn load(db: Db, token_id: Uuid) -> Result<Loaded, StorageError> {
+    db.run(move |conn| {
+        let Some(record) = storage::tokens::auth_record(conn, token_id)? else {
+            return Ok(None);
+        };
+        let grants = storage::grants::list_for_agent(conn, record.agent_id)?;
+        Ok(Some((record, grants)))
+    })
+    .await
+}
+
+/// Why a stored token may not be used now, if it may not. Decided on the state read for
+/// this request, never on a cached copy.
+fn liveness_error(r: &TokenAuthRecord, now: chrono::DateTime<Utc>) -> Option<AuthError> {
+    if r.revoked {
+        return Some(AuthError::TokenRevoked);
+    }
+    if r.expires_at.is_some_and(|e| e <= now) {
+        return Some(AuthError::TokenExpired);
+    }
+    if r.agent_status != AgentStatus::Active {
+        return Some(AuthError::AgentRevoked);
+    }
+    access_denial(Some((r.owner_status, r.owner_codex_agents))).map(AuthError::OwnerDenied)
+}
+
+pub(super) async fn write_usage(
+    db: &Db,
+    used: Vec<(Uuid, NaiveDateTime)>,
+    seen: Vec<(Uuid, NaiveDateTime)>,
+) -> Result<(), StorageError> {
+    db.write(move |conn| {
+        storage::tokens::touch_last_used(conn, &used)?;
+        storage::agents::touch_last_seen(conn, &seen)
+    })
+    .await
+}
+
+impl TokenSessions {
+    fn principal(&mut self, r: TokenAuthRecord, grants: Vec<Grant>) -> Principal {
+        let now = storage::now();
+        self.last_used.insert(r.token_id, now);
+        self.last_seen.insert(r.agent_id, now);
+        Principal {
+            token_id: r.token_id,
+            agent_id: r.agent_id,
+            agent_name: r.agent_name,
+            owner_user_id: r.owner_user_id,
+            grants,
+        }
+    }
+
+    fn record_failure(&mut self, token_id: Uuid, client: Option<IpAddr>) {
+        let now = Instant::now();
+        self.by_token.record(token_id, now);
+        if let Some(ip) = client {
+            self.by_address.record(ip, now);
+        }
+    }
+
+    /// Runs argon2 for this token and secret, or joins a run already under way.
+    fn verify(
+        &mut self,
+        token: &AgentToken,
+        phc: String,
+        ctx: &mut Context<Self>,
+    ) -> LocalBoxActorFuture<Self, Result<bool, AuthError>> {
+        let key = (token.id(), token.secret_digest());
+        let (tx, rx) = oneshot::channel();
+        if let Some(waiters) = self.in_flight.get_mut(&key) {
+            waiters.push(tx);
+        } else {
+            if self.queued >= self.limits.queued_verifications {
+                return actix::fut::ready(Err(AuthError::Busy { retry_after_secs: 1 })).boxed_local();
+            }
+            self.in_flight.insert(key, vec![tx]);
+            self.queued += 1;
+            self.verifications += 1;
+            let slots = self.verify_slots.clone();
+            let secret = token.secret().to_string();
+            ctx.spawn(
+                async move {
+                    let _permit = slots.acquire_owned().await;
+                    verify_secret(secret, phc).await.map_err(|e| e.to_string())
+                }
+                .into_actor(self)
+                .map(move |result, act, _| {
+                    act.queued = act.queued.saturating_sub(1);
+                    for waiter in act.in_flight.remove(&key).unwrap_or_default() {
+                        let _ = waiter.send(result.clone());
+                    }
+                }),
+            );
+        }
+        async move {
+            match rx.await {
+                Ok(Ok(ok)) => Ok(ok),
+                Ok(Err(e)) => Err(AuthError::Internal(e)),
+                Err(_) => Err(AuthError::Internal("verification was cancelled".into())),
+            }
+        }
+        .into_actor(self)
+        .boxed_local()
+    }
+}
+
+impl Handler<Authenticate> for TokenSessions {
+    type Result = ResponseActFuture<Self, Result<Principal, AuthError>>;
+
+    fn handle(&mut self, msg: Authenticate, _: &mut Context<Self>) -> Self::Result {
+        let Authenticate { token, client } = msg;
+        let token_id = token.id();
+        let digest = token.secret_digest();
+        let known_good = self
+            .verified
+            .get(&token_id)
+            .is_some_and(|v| bool::from(v.digest.ct_eq(&digest)));
+
+        // Limits apply only where argon2 would run: a verified token is never held up
+        // by someone else's failures from the same address.
+        if !known_good {
+            let now = Instant::now();
+            let blocked = client
+                .and_then(|ip| self.by_address.blocked_for(&ip, now))
+                .or_else(|| self.by_token.blocked_for(&token_id, now));
+            if let Some(retry_after_secs) = blocked {
+                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
+            }
+        }
+
+        let db = self.db.clone();
+        Box::pin(load(db, token_id).into_actor(self).then(move |loaded, act, ctx| {
+            let (record, grants) = match loaded {
+                Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
+                Ok(None) => {
+                    act.record_failure(token_id, client);
+                    return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
+                }
+                Ok(Some(found)) => found,
+            };
+            if let Some(refusal) = liveness_error(&record, Utc::now()) {
+                act.verified.remove(&token_id);
+                return actix::fut::ready(Err(refusal)).boxed_local();
+            }
+            if known_good {
+                return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
+            }
+            let phc = record.secret_hash.clone();
+            act.verify(&token, phc, ctx)
+                .map(move |verified, act, _| match verified {
+                    Ok(true) => {
+                        act.by_token.clear(&token_id);
+                        act.verified.insert(
+                            token_id,
+                            Verified {
+                                digest,
+                                agent_id: record.agent_id,
+                                owner_user_id: record.owner_user_id,
+                                expires_at: record.expires_at,
+                            },
+                        );
+                        Ok(act.principal(record, grants))
+                    }
+                    Ok(false) => {
+                        act.record_failure(token_id, client);
+                        Err(AuthError::InvalidToken)
+                    }
+                    Err(e) => Err(e),
+                })
+                .boxed_local()
+        }))
+    }
+}
+
+impl Handler<InvalidateToken> for TokenSessions {
+    type Result = ();
+    fn handle(&mut self, msg: InvalidateToken, _: &mut Context<Self>) {
+        self.verified.remove(&msg.0);
+    }
+}
+
+impl Handler<InvalidateAgent> for TokenSessions {
+    type Result = ();
+    fn handle(&mut self, msg: InvalidateAgent, _: &mut Context<Self>) {
+        self.verified.retain(|_, v| v.agent_id != msg.0);
+    }
+}
+
+impl Handler<InvalidateOwner> for TokenSessions {
+    type Result = ();
+    fn handle(&mut self, msg: InvalidateOwner, _: &mut Context<Self>) {
+        self.verified.retain(|_, v| v.owner_user_id != msg.0);
+    }
+}
+
+impl Handler<Flush> for TokenSessions {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
+        let (used, seen) = self.take_pending_usage();
+        let db = self.db.clone();
+        Box::pin(async move {
+            if let Err(e) = write_usage(&db, used, seen).await {
+                tracing::warn!(error = %e, "could not record token last-used times");
+            }
+        })
+    }
+}
+
+impl Handler<Stats> for TokenSessions {
+    type Result = MessageResult<Stats>;
+    fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
+        let now = Utc::now();
+        // Expired entries are dropped on sight; liveness is checked per request anyway.
+        self.verified.retain(|_, v| v.expires_at.is_none_or(|e| e > now));
+        MessageResult(StatsReply { verifications: self.verifications, cached_tokens: self.verified.len() })
+    }
+}

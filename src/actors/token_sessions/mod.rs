@@ -1,0 +1,177 @@
+//! TokenSessions: authenticates agent tokens.
+//!
+//! It owns the cache of verified secrets (so argon2 runs once per token per process),
+//! the failure limiters (so a flood of bad tokens cannot burn the CPU), and the
+//! last-used times (written in batches, not once per request).
+//!
+//! What it never caches is authorization: every request reads the token, agent and
+//! owner state in one indexed query, so a revocation or block made anywhere (another
+//! replica, the operator CLI) refuses the very next request. In-process changes also
+//! drop cached entries at once through the `Invalidate*` messages.
+
+mod handlers;
+mod limiter;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use tokio::sync::{Semaphore, oneshot};
+use uuid::Uuid;
+
+use crate::model::{AccessDenial, Grant};
+use crate::storage::{Db, StorageError};
+pub use handlers::{Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply};
+use limiter::FailureLimiter;
+
+/// Limits on failed verifications and on argon2 work.
+#[derive(Debug, Clone)]
+pub struct AuthLimits {
+    /// Failed verifications of one token id allowed per window.
+    pub failures_per_token: u32,
+    /// Failed authentications from one client address allowed per window.
+    pub failures_per_address: u32,
+    pub failure_window: Duration,
+    /// argon2 verifications running at once (each takes a core for ~18 ms).
+    pub concurrent_verifications: usize,
+    /// Verifications allowed to wait for a slot before new ones are refused as busy.
+    pub queued_verifications: usize,
+    /// How often last-used times are written.
+    pub flush_interval: Duration,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self {
+            failures_per_token: 5,
+            failures_per_address: 20,
+            failure_window: Duration::from_secs(60),
+            concurrent_verifications: (cpus / 2).max(1),
+            queued_verifications: 32,
+            flush_interval: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The authenticated caller of an agent route.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token_id: Uuid,
+    pub agent_id: Uuid,
+    pub agent_name: String,
+    pub owner_user_id: Uuid,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the token is not valid")]
+    InvalidToken,
+    #[error("the token has been revoked")]
+    TokenRevoked,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("the agent has been revoked")]
+    AgentRevoked,
+    #[error("{}", .0.message())]
+    OwnerDenied(AccessDenial),
+    #[error("too many failed authentications; retry in {retry_after_secs} s")]
+    TooManyFailures { retry_after_secs: u64 },
+    #[error("token verification is busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("token verification failed: {0}")]
+    Internal(String),
+}
+
+/// A token whose secret has been verified in this process.
+struct Verified {
+    digest: [u8; 32],
+    agent_id: Uuid,
+    owner_user_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+type VerifyWaiters = Vec<oneshot::Sender<Result<bool, String>>>;
+
+pub struct TokenSessions {
+    db: Db,
+    limits: AuthLimits,
+    verified: HashMap<Uuid, Verified>,
+    /// Verifications under way, keyed by token id and secret digest, with the callers
+    /// waiting for the same answer (one argon2 run serves them all).
+    in_flight: HashMap<(Uuid, [u8; 32]), VerifyWaiters>,
+    by_token: FailureLimiter<Uuid>,
+    by_address: FailureLimiter<IpAddr>,
+    verify_slots: Arc<Semaphore>,
+    queued: usize,
+    last_used: HashMap<Uuid, NaiveDateTime>,
+    last_seen: HashMap<Uuid, NaiveDateTime>,
+    verifications: u64,
+}
+
+impl TokenSessions {
+    pub fn new(db: Db, limits: AuthLimits) -> Self {
+        Self {
+            db,
+            verify_slots: Arc::new(Semaphore::new(limits.concurrent_verifications)),
+            by_token: FailureLimiter::new(limits.failures_per_token, limits.failure_window),
+            by_address: FailureLimiter::new(limits.failures_per_address, limits.failure_window),
+            limits,
+            verified: HashMap::new(),
+            in_flight: HashMap::new(),
+            queued: 0,
+            last_used: HashMap::new(),
+            last_seen: HashMap::new(),
+            verifications: 0,
+        }
+    }
+
+    /// Starts the actor under a supervisor: if it stops it is restarted with empty
+    /// caches, which refill from the database on demand (it holds nothing acknowledged
+    /// that is not already stored, except last-used times, flushed when it stops).
+    pub fn start_supervised(db: Db, limits: AuthLimits) -> Addr<Self> {
+        Supervisor::start(move |_| TokenSessions::new(db, limits))
+    }
+
+    fn take_pending_usage(&mut self) -> (Vec<(Uuid, NaiveDateTime)>, Vec<(Uuid, NaiveDateTime)>) {
+        (self.last_used.drain().collect(), self.last_seen.drain().collect())
+    }
+}
+
+impl Actor for TokenSessions {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(self.limits.flush_interval, |act, ctx| {
+            let (used, seen) = act.take_pending_usage();
+            if used.is_empty() && seen.is_empty() {
+                return;
+            }
+            let db = act.db.clone();
+            ctx.spawn(
+                async move {
+                    if let Err(e) = handlers::write_usage(&db, used, seen).await {
+                        tracing::warn!(error = %e, "could not record token last-used times");
+                    }
+                }
+                .into_actor(act),
+            );
+        });
+    }
+}
+
+impl Supervised for TokenSessions {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        tracing::warn!("TokenSessions restarting; verified-token cache cleared");
+        self.verified.clear();
+        self.in_flight.clear();
+        self.queued = 0;
+        self.verify_slots = Arc::new(Semaphore::new(self.limits.concurrent_verifications));
+    }
+}

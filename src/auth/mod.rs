@@ -1,0 +1,8 @@
+//! Credentials: the agent token format, secret hashing, and the internal token.
+
+pub mod hash;
+pub mod internal;
+pub mod token;
+
+pub use internal::InternalToken;
+pub use token::{AgentToken, TokenFormatError};

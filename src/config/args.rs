@@ -1,0 +1,170 @@
+//! Command-line arguments. Every setting is also an environment variable with the
+//! prefix `NODEDC_AGENT_GATEWAY_`. Values that need validation are taken as text and
+//! checked together in [`super::validate`], so every problem is reported at once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "nodedc-agent-gateway", version, about = "NODE.DC Agent Gateway")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Database URL: postgres://USER@HOST:PORT/DB or sqlite://PATH. Default: SQLite in
+    /// the data directory.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded SQLite database and the generated local-dev files.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_LOG_FORMAT")]
+    pub log_format: Option<String>,
+
+    /// Log filter, e.g. `info` or `info,nodedc_agent_gateway=debug`.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_LOG_LEVEL")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (runs pending migrations first).
+    Serve(ServeArgs),
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Operator commands for owners (act on the database directly; for local dev).
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+    /// Operator commands for agents (act on the database directly; for local dev).
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Operator commands for agent tokens (act on the database directly; for local dev).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// `local` (loopback only; generates an internal token if none is set) or
+    /// `production` (requires a strong internal token).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_MODE")]
+    pub mode: Option<String>,
+
+    /// Address to listen on, IP:PORT.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
+    pub bind: Option<String>,
+
+    /// Base URL agents use to reach the gateway (for generated Codex configuration).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Bearer token for the internal (owner lifecycle, entitlement) API; at least 32
+    /// characters.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN", hide_env_values = true)]
+    pub internal_token: Option<String>,
+
+    /// File holding the internal token (instead of the variable; for container secrets).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN_FILE")]
+    pub internal_token_file: Option<PathBuf>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<String>,
+
+    /// Database connections in the pool.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_DB_POOL_SIZE")]
+    pub db_pool_size: Option<String>,
+
+    /// HTTP worker threads (default: number of CPUs).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_WORKERS")]
+    pub workers: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Create or update an owner (the Launcher projection), with the `codex_agents`
+    /// entitlement unless --no-codex-agents.
+    Upsert {
+        /// The owner's Launcher user id (UUID).
+        #[arg(long)]
+        user_id: String,
+        #[arg(long)]
+        name: String,
+        /// active, blocked or annulled.
+        #[arg(long, default_value = "active")]
+        status: String,
+        #[arg(long)]
+        no_codex_agents: bool,
+    },
+    /// Show an owner and whether it may use Codex agents.
+    Show {
+        #[arg(long)]
+        user_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent. Without --scope its grants are read-only.
+    Create {
+        /// Owner's Launcher user id (UUID).
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A granted project, PROJECT_UUID:IDENTIFIER (e.g. 0d6c…:WEB); repeatable.
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// A scope given on every granted project (e.g. issue:create); repeatable.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List agents, optionally of one owner.
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Revoke an agent and all its tokens.
+    Revoke {
+        #[arg(long)]
+        agent: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token for an agent; prints it once, with the Codex configuration.
+    Issue {
+        #[arg(long)]
+        agent: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Gateway base URL for the printed Codex configuration.
+        #[arg(long, env = "NODEDC_AGENT_GATEWAY_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// List an agent's tokens (never their secrets).
+    List {
+        #[arg(long)]
+        agent: String,
+    },
+    /// Revoke a token.
+    Revoke {
+        #[arg(long)]
+        token: String,
+    },
+}

@@ -1,0 +1,309 @@
+//! Settings, validated at start. Every problem is collected and reported together
+//! (exit code 2); no secret value is ever echoed.
+
+pub mod args;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::auth::InternalToken;
+use crate::auth::internal::MIN_LEN as INTERNAL_TOKEN_MIN_LEN;
+use crate::storage::DatabaseUrl;
+use args::{GlobalArgs, ServeArgs};
+
+pub const ENV_PREFIX: &str = "NODEDC_AGENT_GATEWAY_";
+pub const DEFAULT_DATA_DIR: &str = ".agent-gateway";
+pub const DEFAULT_LOCAL_BIND: &str = "127.0.0.1:8787";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub const DEFAULT_DB_POOL_SIZE: usize = 8;
+pub const SQLITE_FILE: &str = "gateway.db";
+pub const INTERNAL_TOKEN_FILE: &str = "internal-token";
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Environment variable suffix, e.g. `BIND` (shown with the prefix and as a flag).
+    pub setting: &'static str,
+    pub problem: String,
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flag = self.setting.to_ascii_lowercase().replace('_', "-");
+        write!(
+            f,
+            "{ENV_PREFIX}{} (--{flag}): {}; expected {}",
+            self.setting, self.problem, self.expected
+        )
+    }
+}
+
+/// All problems found, printed one per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+#[derive(Default)]
+struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    fn add(&mut self, setting: &'static str, problem: impl Into<String>, expected: impl Into<String>) {
+        self.0.push(ConfigProblem { setting, problem: problem.into(), expected: expected.into() });
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+/// Settings every command needs: where the data is, how to log.
+#[derive(Debug, Clone)]
+pub struct BaseSettings {
+    pub database_url: DatabaseUrl,
+    /// True when no database URL was set and the embedded SQLite file is used.
+    pub embedded_default: bool,
+    pub data_dir: PathBuf,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Local,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub enum InternalTokenSource {
+    Given,
+    File(PathBuf),
+    /// Local dev: no token was set, so one is generated into this file (or read back
+    /// from it on later starts).
+    Generated(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub base: BaseSettings,
+    pub mode: Mode,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    /// `None` only in local mode before the generated token is loaded (see
+    /// [`InternalTokenSource::Generated`]).
+    pub internal_token: Option<InternalToken>,
+    pub internal_token_source: InternalTokenSource,
+    pub max_body_bytes: usize,
+    pub db_pool_size: usize,
+    pub workers: Option<usize>,
+    /// Accepted but worth saying once logging is up (never contains a secret).
+    pub warnings: Vec<String>,
+}
+
+pub fn validate_base(g: &GlobalArgs) -> Result<BaseSettings, ConfigErrors> {
+    let mut p = Problems::default();
+    let base = base(g, &mut p);
+    if p.0.is_empty() { Ok(base) } else { Err(ConfigErrors(p.0)) }
+}
+
+fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
+    let data_dir = g.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let (database_url, embedded_default) = match g.database_url.as_deref().map(str::trim) {
+        None | Some("") => (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true),
+        Some(raw) => match DatabaseUrl::parse(raw) {
+            Ok(u) => (u, false),
+            Err(why) => {
+                // The URL may hold a password: describe it, never echo it.
+                p.add(
+                    "DATABASE_URL",
+                    format!("the value {why}"),
+                    "postgres://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite://PATH",
+                );
+                (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true)
+            }
+        },
+    };
+    let format = match g.log_format.as_deref().map(str::trim) {
+        None | Some("") | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            p.add("LOG_FORMAT", format!("`{other}` is not a log format"), "`text` or `json`");
+            LogFormat::Text
+        }
+    };
+    let filter = g.log_level.clone().unwrap_or_else(|| "info".to_string());
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&filter) {
+        p.add(
+            "LOG_LEVEL",
+            format!("`{filter}` is not a log filter ({e})"),
+            "a level (error, warn, info, debug, trace) or directives like `info,nodedc_agent_gateway=debug`",
+        );
+    }
+    BaseSettings { database_url, embedded_default, data_dir, log: LogSettings { format, filter } }
+}
+
+fn positive(p: &mut Problems, setting: &'static str, raw: Option<&str>, default: usize, max: usize) -> usize {
+    match raw.map(str::trim) {
+        None | Some("") => default,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                p.add(setting, format!("`{v}` is not a number from 1 to {max}"), format!("an integer from 1 to {max}"));
+                default
+            }
+        },
+    }
+}
+
+pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, ConfigErrors> {
+    let mut p = Problems::default();
+    let base = base(g, &mut p);
+
+    let mode = match s.mode.as_deref().map(str::trim) {
+        None | Some("") | Some("local") => Mode::Local,
+        Some("production") => Mode::Production,
+        Some(other) => {
+            p.add("MODE", format!("`{other}` is not a mode"), "`local` or `production`");
+            Mode::Local
+        }
+    };
+
+    let bind_raw = s.bind.as_deref().map(str::trim).filter(|b| !b.is_empty());
+    let bind = match bind_raw {
+        None if mode == Mode::Production => {
+            p.add("BIND", "is not set (required in production mode)", "IP:PORT, e.g. 0.0.0.0:8080");
+            DEFAULT_LOCAL_BIND.parse().expect("constant address")
+        }
+        None => DEFAULT_LOCAL_BIND.parse().expect("constant address"),
+        Some(raw) => match raw.parse::<SocketAddr>() {
+            Ok(a) => {
+                if mode == Mode::Local && !a.ip().is_loopback() {
+                    p.add(
+                        "BIND",
+                        format!("`{raw}` is not a loopback address, and local mode serves only this machine"),
+                        "a loopback address such as 127.0.0.1:8787, or MODE=production with a strong internal token",
+                    );
+                }
+                a
+            }
+            Err(_) => {
+                p.add("BIND", format!("`{raw}` is not an address"), "IP:PORT, e.g. 127.0.0.1:8787");
+                DEFAULT_LOCAL_BIND.parse().expect("constant address")
+            }
+        },
+    };
+
+    let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => format!("http://{bind}"),
+        Some(raw) => match url::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+                raw.trim_end_matches('/').to_string()
+            }
+            _ => {
+                p.add("PUBLIC_URL", format!("`{raw}` is not an http(s) base URL"), "e.g. https://agents.example.com");
+                format!("http://{bind}")
+            }
+        },
+    };
+
+    let mut warnings = Vec::new();
+    let (internal_token, internal_token_source) =
+        internal_token(&mut p, &mut warnings, s, mode, &base.data_dir);
+
+    let max_body_bytes = positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
+    let db_pool_size = positive(&mut p, "DB_POOL_SIZE", s.db_pool_size.as_deref(), DEFAULT_DB_POOL_SIZE, 256);
+    let workers = s.workers.as_deref().filter(|w| !w.trim().is_empty()).map(|w| positive(&mut p, "WORKERS", Some(w), 1, 1024));
+
+    if p.0.is_empty() {
+        Ok(ServeSettings {
+            base,
+            mode,
+            bind,
+            public_url,
+            internal_token,
+            internal_token_source,
+            max_body_bytes,
+            db_pool_size,
+            workers,
+            warnings,
+        })
+    } else {
+        Err(ConfigErrors(p.0))
+    }
+}
+
+fn internal_token(
+    p: &mut Problems,
+    warnings: &mut Vec<String>,
+    s: &ServeArgs,
+    mode: Mode,
+    data_dir: &Path,
+) -> (Option<InternalToken>, InternalTokenSource) {
+    let given = s.internal_token.as_deref().filter(|t| !t.is_empty());
+    let (value, source) = match (given, &s.internal_token_file) {
+        (Some(_), Some(_)) => {
+            p.add("INTERNAL_TOKEN", "is set together with INTERNAL_TOKEN_FILE", "exactly one of the two");
+            return (None, InternalTokenSource::Given);
+        }
+        (Some(v), None) => (v.to_string(), InternalTokenSource::Given),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(v) => (v.trim().to_string(), InternalTokenSource::File(path.clone())),
+            Err(e) => {
+                p.add(
+                    "INTERNAL_TOKEN_FILE",
+                    format!("{} cannot be read ({e})", path.display()),
+                    "a readable file holding the token",
+                );
+                return (None, InternalTokenSource::File(path.clone()));
+            }
+        },
+        (None, None) if mode == Mode::Local => {
+            return (None, InternalTokenSource::Generated(data_dir.join(INTERNAL_TOKEN_FILE)));
+        }
+        (None, None) => {
+            p.add(
+                "INTERNAL_TOKEN",
+                "is not set (required in production mode)",
+                format!("a random secret of at least {INTERNAL_TOKEN_MIN_LEN} characters (or INTERNAL_TOKEN_FILE)"),
+            );
+            return (None, InternalTokenSource::Given);
+        }
+    };
+    let chars = value.chars().count();
+    if chars < INTERNAL_TOKEN_MIN_LEN {
+        let setting = match source {
+            InternalTokenSource::File(_) => "INTERNAL_TOKEN_FILE",
+            _ => "INTERNAL_TOKEN",
+        };
+        // Only the length is reported: the value itself is a secret.
+        let problem = format!("is too weak ({chars} characters)");
+        if mode == Mode::Production {
+            p.add(setting, problem, format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"));
+        } else {
+            warnings.push(format!(
+                "{ENV_PREFIX}{setting} {problem}; accepted in local mode only, refused in production"
+            ));
+        }
+    }
+    (Some(InternalToken::new(value)), source)
+}

@@ -3,7 +3,11 @@
 
 pub mod actors;
 pub mod auth;
+pub mod cli;
+pub mod codex;
 pub mod config;
+pub mod http;
 pub mod model;
 pub mod service;
 pub mod storage;
+pub mod telemetry;

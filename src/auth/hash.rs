@@ -28,7 +28,9 @@ pub async fn hash_secret(secret: String) -> Result<String, HashError> {
 /// false (and is logged by the caller), never as true.
 pub async fn verify_secret(secret: String, phc: String) -> Result<bool, HashError> {
     tokio::task::spawn_blocking(move || {
-        Ok(Argon2::default().verify_password(secret.as_bytes(), phc.as_str()).is_ok())
+        Ok(Argon2::default()
+            .verify_password(secret.as_bytes(), phc.as_str())
+            .is_ok())
     })
     .await
     .map_err(|e| HashError::Task(e.to_string()))?

@@ -15,7 +15,10 @@ pub struct InternalToken {
 
 impl InternalToken {
     pub fn new(value: String) -> Self {
-        Self { digest: Sha256::digest(value.as_bytes()).into(), value }
+        Self {
+            digest: Sha256::digest(value.as_bytes()).into(),
+            value,
+        }
     }
 
     /// Compares in constant time. Both sides are hashed first, so neither the content

@@ -30,7 +30,12 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(request_id: impl Into<String>, actor: AuditActor) -> Self {
-        Self { request_id: request_id.into(), actor, token_id: None, started: Instant::now() }
+        Self {
+            request_id: request_id.into(),
+            actor,
+            token_id: None,
+            started: Instant::now(),
+        }
     }
 
     pub fn operator() -> Self {
@@ -74,7 +79,10 @@ impl From<diesel::result::Error> for ServiceError {
 
 impl ServiceError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Invalid { code, message: message.into() }
+        ServiceError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The stable machine code, also written to audit rows.

@@ -128,10 +128,17 @@ pub fn revoke(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<(), Sto
 }
 
 /// Records when agents were last seen; batched by the TokenSessions actor.
-pub fn touch_last_seen(conn: &mut DbConn, seen: &[(Uuid, NaiveDateTime)]) -> Result<(), StorageError> {
+pub fn touch_last_seen(
+    conn: &mut DbConn,
+    seen: &[(Uuid, NaiveDateTime)],
+) -> Result<(), StorageError> {
     for (id, at) in seen {
         diesel::update(agents::table.find(id.to_string()))
-            .filter(agents::last_seen_at.is_null().or(agents::last_seen_at.lt(*at)))
+            .filter(
+                agents::last_seen_at
+                    .is_null()
+                    .or(agents::last_seen_at.lt(*at)),
+            )
             .set(agents::last_seen_at.eq(*at))
             .execute(conn)?;
     }

@@ -60,7 +60,10 @@ impl DatabaseUrl {
                 if parsed.host_str().is_none_or(str::is_empty) && !raw.contains("host=") {
                     return Err("has no host; expected postgres://USER@HOST:PORT/DB".into());
                 }
-                Ok(Self { backend: Backend::Postgres, connect: raw.to_string() })
+                Ok(Self {
+                    backend: Backend::Postgres,
+                    connect: raw.to_string(),
+                })
             }
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -73,7 +76,10 @@ impl DatabaseUrl {
                             .into(),
                     );
                 }
-                Ok(Self { backend: Backend::Sqlite, connect: path.to_string() })
+                Ok(Self {
+                    backend: Backend::Sqlite,
+                    connect: path.to_string(),
+                })
             }
             other => Err(format!(
                 "has the unknown scheme `{other}`; expected postgres://, postgresql:// or sqlite://"
@@ -82,7 +88,10 @@ impl DatabaseUrl {
     }
 
     pub fn sqlite_file(path: &Path) -> Self {
-        Self { backend: Backend::Sqlite, connect: path.to_string_lossy().into_owned() }
+        Self {
+            backend: Backend::Sqlite,
+            connect: path.to_string_lossy().into_owned(),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -186,7 +195,10 @@ impl Db {
             })
             .build()
             .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        let db = Self { pool, backend: url.backend() };
+        let db = Self {
+            pool,
+            backend: url.backend(),
+        };
         db.run(|_| Ok::<_, StorageError>(())).await?;
         Ok(db)
     }

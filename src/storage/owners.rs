@@ -116,29 +116,37 @@ pub fn list_changes(
     user_id: Uuid,
     limit: i64,
 ) -> Result<Vec<OwnerChangeRecord>, StorageError> {
-    let rows: Vec<(NaiveDateTime, String, String, String, Option<String>, String)> =
-        owner_changes::table
-            .filter(owner_changes::owner_user_id.eq(user_id.to_string()))
-            .order(owner_changes::changed_at.desc())
-            .limit(limit)
-            .select((
-                owner_changes::changed_at,
-                owner_changes::request_id,
-                owner_changes::source,
-                owner_changes::field,
-                owner_changes::old_value,
-                owner_changes::new_value,
-            ))
-            .load(conn)?;
+    let rows: Vec<(
+        NaiveDateTime,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+    )> = owner_changes::table
+        .filter(owner_changes::owner_user_id.eq(user_id.to_string()))
+        .order(owner_changes::changed_at.desc())
+        .limit(limit)
+        .select((
+            owner_changes::changed_at,
+            owner_changes::request_id,
+            owner_changes::source,
+            owner_changes::field,
+            owner_changes::old_value,
+            owner_changes::new_value,
+        ))
+        .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(at, request_id, source, field, old_value, new_value)| OwnerChangeRecord {
-            changed_at: utc(at),
-            request_id,
-            source,
-            field,
-            old_value,
-            new_value,
-        })
+        .map(
+            |(at, request_id, source, field, old_value, new_value)| OwnerChangeRecord {
+                changed_at: utc(at),
+                request_id,
+                source,
+                field,
+                old_value,
+                new_value,
+            },
+        )
         .collect())
 }

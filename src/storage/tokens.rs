@@ -125,7 +125,10 @@ type AuthRow = (
     bool,
 );
 
-pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
+pub fn auth_record(
+    conn: &mut DbConn,
+    token_id: Uuid,
+) -> Result<Option<TokenAuthRecord>, StorageError> {
     let row: Option<AuthRow> = agent_tokens::table
         .inner_join(agents::table.inner_join(owners::table))
         .filter(agent_tokens::id.eq(token_id.to_string()))
@@ -143,8 +146,18 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
         ))
         .first(conn)
         .optional()?;
-    let Some((id, hash, expires, revoked, agent_id, agent_name, agent_status, owner, owner_status, codex)) =
-        row
+    let Some((
+        id,
+        hash,
+        expires,
+        revoked,
+        agent_id,
+        agent_name,
+        agent_status,
+        owner,
+        owner_status,
+        codex,
+    )) = row
     else {
         return Ok(None);
     };
@@ -163,10 +176,17 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
 }
 
 /// Records when tokens were last used; batched by the TokenSessions actor.
-pub fn touch_last_used(conn: &mut DbConn, used: &[(Uuid, NaiveDateTime)]) -> Result<(), StorageError> {
+pub fn touch_last_used(
+    conn: &mut DbConn,
+    used: &[(Uuid, NaiveDateTime)],
+) -> Result<(), StorageError> {
     for (id, at) in used {
         diesel::update(agent_tokens::table.find(id.to_string()))
-            .filter(agent_tokens::last_used_at.is_null().or(agent_tokens::last_used_at.lt(*at)))
+            .filter(
+                agent_tokens::last_used_at
+                    .is_null()
+                    .or(agent_tokens::last_used_at.lt(*at)),
+            )
             .set(agent_tokens::last_used_at.eq(*at))
             .execute(conn)?;
     }

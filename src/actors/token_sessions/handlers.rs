@@ -134,7 +134,10 @@ impl TokenSessions {
             waiters.push(tx);
         } else {
             if self.queued >= self.limits.queued_verifications {
-                return actix::fut::ready(Err(AuthError::Busy { retry_after_secs: 1 })).boxed_local();
+                return actix::fut::ready(Err(AuthError::Busy {
+                    retry_after_secs: 1,
+                }))
+                .boxed_local();
             }
             self.in_flight.insert(key, vec![tx]);
             self.queued += 1;
@@ -187,51 +190,57 @@ impl Handler<Authenticate> for TokenSessions {
                 .and_then(|ip| self.by_address.blocked_for(&ip, now))
                 .or_else(|| self.by_token.blocked_for(&token_id, now));
             if let Some(retry_after_secs) = blocked {
-                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
+                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures {
+                    retry_after_secs,
+                })));
             }
         }
 
         let db = self.db.clone();
-        Box::pin(load(db, token_id).into_actor(self).then(move |loaded, act, ctx| {
-            let (record, grants) = match loaded {
-                Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
-                Ok(None) => {
-                    act.record_failure(token_id, client);
-                    return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
-                }
-                Ok(Some(found)) => found,
-            };
-            if let Some(refusal) = liveness_error(&record, Utc::now()) {
-                act.verified.remove(&token_id);
-                return actix::fut::ready(Err(refusal)).boxed_local();
-            }
-            if known_good {
-                return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
-            }
-            let phc = record.secret_hash.clone();
-            act.verify(&token, phc, ctx)
-                .map(move |verified, act, _| match verified {
-                    Ok(true) => {
-                        act.by_token.clear(&token_id);
-                        act.verified.insert(
-                            token_id,
-                            Verified {
-                                digest,
-                                agent_id: record.agent_id,
-                                owner_user_id: record.owner_user_id,
-                                expires_at: record.expires_at,
-                            },
-                        );
-                        Ok(act.principal(record, grants))
+        Box::pin(
+            load(db, token_id)
+                .into_actor(self)
+                .then(move |loaded, act, ctx| {
+                    let (record, grants) = match loaded {
+                        Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
+                        Ok(None) => {
+                            act.record_failure(token_id, client);
+                            return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
+                        }
+                        Ok(Some(found)) => found,
+                    };
+                    if let Some(refusal) = liveness_error(&record, Utc::now()) {
+                        act.verified.remove(&token_id);
+                        return actix::fut::ready(Err(refusal)).boxed_local();
                     }
-                    Ok(false) => {
-                        act.record_failure(token_id, client);
-                        Err(AuthError::InvalidToken)
+                    if known_good {
+                        return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
                     }
-                    Err(e) => Err(e),
-                })
-                .boxed_local()
-        }))
+                    let phc = record.secret_hash.clone();
+                    act.verify(&token, phc, ctx)
+                        .map(move |verified, act, _| match verified {
+                            Ok(true) => {
+                                act.by_token.clear(&token_id);
+                                act.verified.insert(
+                                    token_id,
+                                    Verified {
+                                        digest,
+                                        agent_id: record.agent_id,
+                                        owner_user_id: record.owner_user_id,
+                                        expires_at: record.expires_at,
+                                    },
+                                );
+                                Ok(act.principal(record, grants))
+                            }
+                            Ok(false) => {
+                                act.record_failure(token_id, client);
+                                Err(AuthError::InvalidToken)
+                            }
+                            Err(e) => Err(e),
+                        })
+                        .boxed_local()
+                }),
+        )
     }
 }
 
@@ -274,7 +283,11 @@ impl Handler<Stats> for TokenSessions {
     fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
         let now = Utc::now();
         // Expired entries are dropped on sight; liveness is checked per request anyway.
-        self.verified.retain(|_, v| v.expires_at.is_none_or(|e| e > now));
-        MessageResult(StatsReply { verifications: self.verifications, cached_tokens: self.verified.len() })
+        self.verified
+            .retain(|_, v| v.expires_at.is_none_or(|e| e > now));
+        MessageResult(StatsReply {
+            verifications: self.verifications,
+            cached_tokens: self.verified.len(),
+        })
     }
 }

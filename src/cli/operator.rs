@@ -1,0 +1,306 @@
+//! `migrate` and the operator commands. They act on the database directly (for local
+//! dev and break-glass use), through the same services and audit as the API.
+
+use std::process::ExitCode;
+
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use super::{EXIT_CONFIG, EXIT_FAILED, open_database};
+use crate::codex;
+use crate::config::args::{AgentCommand, Command, OwnerCommand, TokenCommand};
+use crate::config::{BaseSettings, DEFAULT_LOCAL_BIND};
+use crate::model::{Grant, OwnerStatus, ProjectIdentifier, Scope};
+use crate::service::agents::GrantRequest;
+use crate::service::owners::OwnerProjection;
+use crate::service::{Ctx, ServiceError, Services, Within};
+use crate::telemetry;
+
+enum Failure {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        Failure::Failed(format!("{} ({})", e, e.code()))
+    }
+}
+
+fn uuid_arg(flag: &str, raw: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| Failure::Usage(format!("--{flag} `{raw}` is not a UUID")))
+}
+
+pub fn run(base: BaseSettings, command: Command) -> ExitCode {
+    telemetry::init(&base.log);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let db = open_database(&base, 2).await.map_err(Failure::Failed)?;
+        let services = Services {
+            db: db.clone(),
+            sessions: None,
+        };
+        let result = dispatch(&services, command).await;
+        db.close();
+        result
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(Failure::Failed(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn dispatch(services: &Services, command: Command) -> Result<(), Failure> {
+    let ctx = Ctx::operator();
+    match command {
+        Command::Serve(_) => unreachable!("serve is dispatched before"),
+        Command::Migrate => {
+            println!("database schema is current");
+            Ok(())
+        }
+        Command::Owner(c) => owner(services, &ctx, c).await,
+        Command::Agent(c) => agent(services, &ctx, c).await,
+        Command::Token(c) => token(services, &ctx, c).await,
+    }
+}
+
+async fn owner(services: &Services, ctx: &Ctx, c: OwnerCommand) -> Result<(), Failure> {
+    match c {
+        OwnerCommand::Upsert {
+            user_id,
+            name,
+            status,
+            no_codex_agents,
+        } => {
+            let user_id = uuid_arg("user-id", &user_id)?;
+            let status: OwnerStatus = status
+                .parse()
+                .map_err(|e| Failure::Usage(format!("--status {e}")))?;
+            let owner = services
+                .upsert_owner(
+                    ctx,
+                    OwnerProjection {
+                        user_id,
+                        display_name: name,
+                        status,
+                        codex_agents: !no_codex_agents,
+                    },
+                )
+                .await?;
+            println!(
+                "owner {} ({}): status {}, codex_agents {}",
+                owner.user_id, owner.display_name, owner.status, owner.codex_agents
+            );
+            Ok(())
+        }
+        OwnerCommand::Show { user_id } => {
+            let user_id = uuid_arg("user-id", &user_id)?;
+            let owner = services.owner(user_id).await?;
+            let access = services.owner_access(user_id).await?;
+            println!(
+                "owner {} ({}): status {}, codex_agents {}",
+                owner.user_id, owner.display_name, owner.status, owner.codex_agents
+            );
+            match access.reason {
+                None => println!("may use Codex agents: yes"),
+                Some(r) => println!("may use Codex agents: no ({}: {})", r, r.message()),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `PROJECT_UUID:IDENTIFIER`, e.g. `0d6c…:WEB`.
+fn project_arg(raw: &str) -> Result<(Uuid, ProjectIdentifier), Failure> {
+    let (id, ident) = raw.split_once(':').ok_or_else(|| {
+        Failure::Usage(format!("--project `{raw}` is not PROJECT_UUID:IDENTIFIER"))
+    })?;
+    let id = uuid_arg("project", id)?;
+    let ident =
+        ProjectIdentifier::parse(ident).map_err(|e| Failure::Usage(format!("--project {e}")))?;
+    Ok((id, ident))
+}
+
+fn print_grants(grants: &[Grant]) {
+    for g in grants {
+        let scopes: Vec<&str> = g.scopes.iter().map(|s| s.as_str()).collect();
+        println!(
+            "  project {} ({}): {}",
+            g.project_identifier,
+            g.project_id,
+            scopes.join(" ")
+        );
+    }
+}
+
+async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Failure> {
+    match c {
+        AgentCommand::Create {
+            owner,
+            name,
+            description,
+            projects,
+            scopes,
+        } => {
+            let owner = uuid_arg("owner", &owner)?;
+            let scopes: Option<Vec<Scope>> = if scopes.is_empty() {
+                None
+            } else {
+                Some(
+                    scopes
+                        .iter()
+                        .map(|s| {
+                            s.parse::<Scope>()
+                                .map_err(|e| Failure::Usage(format!("--scope {e}")))
+                        })
+                        .collect::<Result<_, _>>()?,
+                )
+            };
+            let grants = projects
+                .iter()
+                .map(|p| {
+                    let (project_id, project_identifier) = project_arg(p)?;
+                    Ok(GrantRequest {
+                        project_id,
+                        project_identifier,
+                        scopes: scopes.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            let view = services
+                .create_agent(
+                    ctx,
+                    owner,
+                    crate::service::agents::NewAgent {
+                        name,
+                        description,
+                        grants,
+                    },
+                )
+                .await?;
+            println!(
+                "agent {} ({}) created for owner {}",
+                view.agent.id, view.agent.name, owner
+            );
+            print_grants(&view.grants);
+            Ok(())
+        }
+        AgentCommand::List { owner } => {
+            let within = match owner {
+                Some(o) => Within::Owner(uuid_arg("owner", &o)?),
+                None => Within::AnyOwner,
+            };
+            let agents = services.list_agents(within).await?;
+            if agents.is_empty() {
+                println!("no agents");
+            }
+            for a in agents {
+                let seen = a
+                    .last_seen_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "{}  {:<24} owner {}  {:<7}  last seen {}",
+                    a.id, a.name, a.owner_user_id, a.status, seen
+                );
+            }
+            Ok(())
+        }
+        AgentCommand::Revoke { agent } => {
+            let id = uuid_arg("agent", &agent)?;
+            let a = services.revoke_agent(ctx, Within::AnyOwner, id).await?;
+            println!(
+                "agent {} ({}) is {}; all its tokens are revoked",
+                a.id, a.name, a.status
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
+    match c {
+        TokenCommand::Issue {
+            agent,
+            label,
+            expires_in_days,
+            public_url,
+        } => {
+            let agent_id = uuid_arg("agent", &agent)?;
+            let expires_at = match expires_in_days {
+                None => None,
+                Some(d @ 1..=3650) => Some(Utc::now() + Duration::days(i64::from(d))),
+                Some(d) => {
+                    return Err(Failure::Usage(format!(
+                        "--expires-in-days {d} is out of range 1..=3650"
+                    )));
+                }
+            };
+            let issued = services
+                .issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at)
+                .await?;
+            let view = services.agent(Within::AnyOwner, agent_id).await?;
+            let base = public_url.unwrap_or_else(|| format!("http://{DEFAULT_LOCAL_BIND}"));
+            let setup = codex::setup(&view.agent.name, &base);
+            println!(
+                "token {} issued for agent {} ({}).",
+                issued.info.id, view.agent.name, agent_id
+            );
+            println!("This is the only time it is shown:\n");
+            println!(
+                "  export {}={}\n",
+                setup.bearer_token_env_var,
+                issued.token.expose()
+            );
+            println!("Codex configuration (~/.codex/config.toml):\n");
+            println!("{}", setup.config_toml);
+            println!("or: {}", setup.add_command);
+            Ok(())
+        }
+        TokenCommand::List { agent } => {
+            let agent_id = uuid_arg("agent", &agent)?;
+            let tokens = services.list_tokens(Within::AnyOwner, agent_id).await?;
+            if tokens.is_empty() {
+                println!("no tokens");
+            }
+            let now = Utc::now();
+            for t in tokens {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if !t.is_usable(now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let used = t
+                    .last_used_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "{}  {:<20} {:<7}  created {}  last used {}",
+                    t.id,
+                    t.label,
+                    state,
+                    t.created_at.to_rfc3339(),
+                    used
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { token } => {
+            let id = uuid_arg("token", &token)?;
+            let t = services
+                .revoke_token(ctx, Within::AnyOwner, None, id)
+                .await?;
+            println!("token {} ({}) revoked", t.id, t.label);
+            Ok(())
+        }
+    }
+}

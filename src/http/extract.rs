@@ -1,0 +1,163 @@
+//! Request extractors: who is calling, and JSON/path/query error handling that answers
+//! in the common error shape.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+
+use super::AppState;
+use super::error::ApiError;
+use super::request_context::{LoggedAgent, RequestId};
+use crate::actors::token_sessions::{Authenticate, Principal};
+use crate::auth::AgentToken;
+use crate::model::AuditActor;
+use crate::service::Ctx;
+
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "missing_token",
+            "send `Authorization: Bearer <token>`",
+        ));
+    };
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthorized(
+            "malformed_authorization",
+            "the Authorization header is not text",
+        )
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthorized(
+            "malformed_authorization",
+            "expected `Authorization: Bearer <token>`",
+        )),
+    }
+}
+
+fn state(req: &HttpRequest) -> &AppState {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered on the app")
+}
+
+fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
+/// A caller holding the internal token (Tasker's backend, Launcher). Carries the audit
+/// context for the request.
+pub struct InternalCaller(pub Ctx);
+
+impl FromRequest for InternalCaller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let presented = bearer(req)?;
+            if !state(req).internal_token.matches(presented) {
+                return Err(ApiError::unauthorized(
+                    "invalid_internal_token",
+                    "the internal token is not valid",
+                ));
+            }
+            Ok(InternalCaller(Ctx::new(
+                request_id(req),
+                AuditActor::Internal,
+            )))
+        })())
+    }
+}
+
+/// A caller holding a valid agent token.
+pub struct AgentCaller {
+    pub principal: Principal,
+    pub ctx: Ctx,
+}
+
+impl FromRequest for AgentCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Format and checksum are checked here: a malformed token never reaches the
+        // actor or the database.
+        let parsed = bearer(req).and_then(|raw| AgentToken::parse(raw).map_err(ApiError::from));
+        let sessions = state(req).sessions.clone();
+        let client = req.peer_addr().map(|a| a.ip());
+        let req = req.clone();
+        Box::pin(async move {
+            let token = parsed?;
+            let principal = sessions.send(Authenticate { token, client }).await??;
+            req.extensions_mut().insert(LoggedAgent(principal.agent_id));
+            let mut ctx = Ctx::new(request_id(&req), AuditActor::Agent);
+            ctx.token_id = Some(principal.token_id);
+            Ok(AgentCaller { principal, ctx })
+        })
+    }
+}
+
+pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is {length} bytes; the limit is {limit}"),
+        ),
+        JsonPayloadError::Overflow { limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than the limit of {limit} bytes"),
+        ),
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as `Content-Type: application/json`",
+        ),
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request(
+            "invalid_body",
+            format!("the JSON body is not acceptable: {e}"),
+        ),
+        other => ApiError::bad_request(
+            "invalid_body",
+            format!("the body could not be read: {other}"),
+        ),
+    };
+    api.into()
+}
+
+pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        PathError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::bad_request(
+        "invalid_path",
+        format!("a path segment is not valid: {detail} (ids are UUIDs)"),
+    )
+    .into()
+}
+
+pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::bad_request(
+        "invalid_query",
+        format!("the query string is not valid: {detail}"),
+    )
+    .into()
+}

@@ -1,0 +1,166 @@
+//! Owner lifecycle API: an owner's agents and their grants (internal token). Every
+//! route is scoped to the owner in the path; another owner's agent is a 404.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::InternalCaller;
+use crate::model::{ProjectIdentifier, Scope};
+use crate::service::Within;
+use crate::service::agents::{AgentPatch, GrantRequest, NewAgent};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    project_id: Uuid,
+    project_identifier: ProjectIdentifier,
+    /// Omitted: read-only (`project:read`, `issue:read`).
+    scopes: Option<Vec<Scope>>,
+}
+
+impl From<GrantBody> for GrantRequest {
+    fn from(g: GrantBody) -> Self {
+        GrantRequest {
+            project_id: g.project_id,
+            project_identifier: g.project_identifier,
+            scopes: g.scopes,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgent {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    grants: Vec<GrantBody>,
+}
+
+pub async fn create(
+    InternalCaller(ctx): InternalCaller,
+    state: web::Data<AppState>,
+    owner: web::Path<Uuid>,
+    body: web::Json<CreateAgent>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let new = NewAgent {
+        name: b.name,
+        description: b.description,
+        grants: b.grants.into_iter().map(Into::into).collect(),
+    };
+    let view = state
+        .services
+        .create_agent(&ctx, owner.into_inner(), new)
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+pub async fn list(
+    _: InternalCaller,
+    state: web::Data<AppState>,
+    owner: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let agents = state
+        .services
+        .list_agents(Within::Owner(owner.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
+}
+
+pub async fn get(
+    _: InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.services.agent(Within::Owner(owner), agent).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgent {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn update(
+    InternalCaller(ctx): InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<UpdateAgent>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    let b = body.into_inner();
+    if b.name.is_none() && b.description.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "send at least one of `name`, `description`",
+        ));
+    }
+    let patch = AgentPatch {
+        name: b.name,
+        description: b.description,
+    };
+    Ok(HttpResponse::Ok().json(
+        state
+            .services
+            .update_agent(&ctx, Within::Owner(owner), agent, patch)
+            .await?,
+    ))
+}
+
+pub async fn revoke(
+    InternalCaller(ctx): InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    Ok(HttpResponse::Ok().json(
+        state
+            .services
+            .revoke_agent(&ctx, Within::Owner(owner), agent)
+            .await?,
+    ))
+}
+
+pub async fn grants(
+    _: InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    let grants = state.services.grants(Within::Owner(owner), agent).await?;
+    Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceGrants {
+    grants: Vec<GrantBody>,
+}
+
+pub async fn replace_grants(
+    InternalCaller(ctx): InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<ReplaceGrants>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    let requests = body
+        .into_inner()
+        .grants
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let grants = state
+        .services
+        .replace_grants(&ctx, Within::Owner(owner), agent, requests)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
+}

@@ -35,19 +35,10 @@ pub fn setup(agent_name: &str, public_url: &str) -> CodexSetup {
     let server_name = format!("nodedc_{slug}");
     let bearer_token_env_var = format!("NODEDC_AGENT_TOKEN_{}", slug.to_ascii_uppercase());
     let url = format!("{}/mcp", public_url.trim_end_matches('/'));
-    let config_toml = format!(
-        "[mcp_servers.{server_name}]\nurl = \"{url}\"\nbearer_token_env_var = \"{bearer_token_env_var}\"\n"
-    );
-    let add_command = format!(
-        "codex mcp add {server_name} --url {url} --bearer-token-env-var {bearer_token_env_var}"
-    );
-    CodexSetup {
-        server_name,
-        bearer_token_env_var,
-        url,
-        config_toml,
-        add_command,
-    }
+    let config_toml =
+        format!("[mcp_servers.{server_name}]\nurl = \"{url}\"\nbearer_token_env_var = \"{bearer_token_env_var}\"\n");
+    let add_command = format!("codex mcp add {server_name} --url {url} --bearer-token-env-var {bearer_token_env_var}");
+    CodexSetup { server_name, bearer_token_env_var, url, config_toml, add_command }
 }
 
 #[cfg(test)]
@@ -58,9 +49,6 @@ mod tests {
         assert_eq!(s.server_name, "nodedc_web_bot_1");
         assert_eq!(s.bearer_token_env_var, "NODEDC_AGENT_TOKEN_WEB_BOT_1");
         assert_eq!(s.url, "http://127.0.0.1:8787/mcp");
-        assert!(
-            s.config_toml
-                .starts_with("[mcp_servers.nodedc_web_bot_1]\n")
-        );
+        assert!(s.config_toml.starts_with("[mcp_servers.nodedc_web_bot_1]\n"));
     }
 }

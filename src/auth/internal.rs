@@ -15,10 +15,7 @@ pub struct InternalToken {
 
 impl InternalToken {
     pub fn new(value: String) -> Self {
-        Self {
-            digest: Sha256::digest(value.as_bytes()).into(),
-            value,
-        }
+        Self { digest: Sha256::digest(value.as_bytes()).into(), value }
     }
 
     /// Compares in constant time. Both sides are hashed first, so neither the content
@@ -36,11 +33,7 @@ impl InternalToken {
     /// A random token for local development: 48 alphanumeric characters.
     pub fn generate() -> Self {
         use rand::Rng;
-        let v: String = rand::rng()
-            .sample_iter(&rand::distr::Alphanumeric)
-            .take(48)
-            .map(char::from)
-            .collect();
+        let v: String = rand::rng().sample_iter(&rand::distr::Alphanumeric).take(48).map(char::from).collect();
         Self::new(v)
     }
 }

@@ -49,15 +49,8 @@ fn checksum(body: &str) -> String {
 impl AgentToken {
     /// A new token with a fresh id and secret.
     pub fn generate() -> Self {
-        let secret: String = rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(SECRET_LEN)
-            .map(char::from)
-            .collect();
-        Self {
-            id: Uuid::new_v4(),
-            secret,
-        }
+        let secret: String = rand::rng().sample_iter(&Alphanumeric).take(SECRET_LEN).map(char::from).collect();
+        Self { id: Uuid::new_v4(), secret }
     }
 
     pub fn parse(raw: &str) -> Result<Self, TokenFormatError> {
@@ -75,10 +68,7 @@ impl AgentToken {
         let id_part = &rest[..ID_LEN];
         let secret = &rest[ID_LEN..ID_LEN + SECRET_LEN];
         let id = base62::decode(id_part).map_err(|_| TokenFormatError::Characters)?;
-        Ok(Self {
-            id: Uuid::from_u128(id),
-            secret: secret.to_string(),
-        })
+        Ok(Self { id: Uuid::from_u128(id), secret: secret.to_string() })
     }
 
     pub fn id(&self) -> Uuid {
@@ -98,11 +88,7 @@ impl AgentToken {
 
     /// The full token string. Shown exactly once, when issued.
     pub fn expose(&self) -> String {
-        let body = format!(
-            "{PREFIX}{:0>ID_LEN$}{}",
-            base62::encode(self.id.as_u128()),
-            self.secret
-        );
+        let body = format!("{PREFIX}{:0>ID_LEN$}{}", base62::encode(self.id.as_u128()), self.secret);
         let sum = checksum(&body);
         body + &sum
     }
@@ -142,29 +128,13 @@ mod tests {
     #[test]
     fn names_the_problem() {
         let s = AgentToken::generate().expose();
-        assert_eq!(
-            AgentToken::parse("ghp_abc").unwrap_err(),
-            TokenFormatError::Prefix
-        );
-        assert_eq!(
-            AgentToken::parse(&s[..s.len() - 1]).unwrap_err(),
-            TokenFormatError::Length
-        );
+        assert_eq!(AgentToken::parse("ghp_abc").unwrap_err(), TokenFormatError::Prefix);
+        assert_eq!(AgentToken::parse(&s[..s.len() - 1]).unwrap_err(), TokenFormatError::Length);
         let bad = format!("{}-{}", &s[..10], &s[11..]);
-        assert_eq!(
-            AgentToken::parse(&bad).unwrap_err(),
-            TokenFormatError::Characters
-        );
+        assert_eq!(AgentToken::parse(&bad).unwrap_err(), TokenFormatError::Characters);
         let last = s.chars().last().unwrap();
-        let swapped = format!(
-            "{}{}",
-            &s[..s.len() - 1],
-            if last == 'x' { 'y' } else { 'x' }
-        );
-        assert_eq!(
-            AgentToken::parse(&swapped).unwrap_err(),
-            TokenFormatError::Checksum
-        );
+        let swapped = format!("{}{}", &s[..s.len() - 1], if last == 'x' { 'y' } else { 'x' });
+        assert_eq!(AgentToken::parse(&swapped).unwrap_err(), TokenFormatError::Checksum);
     }
 
     #[test]

@@ -55,12 +55,8 @@ pub fn ensure_data_dir(dir: &Path) -> std::io::Result<()> {
 /// Opens the database and brings its schema up to date (refusing a newer schema).
 pub async fn open_database(base: &BaseSettings, pool_size: usize) -> Result<Db, String> {
     if base.embedded_default {
-        ensure_data_dir(&base.data_dir).map_err(|e| {
-            format!(
-                "cannot create data directory {}: {e}",
-                base.data_dir.display()
-            )
-        })?;
+        ensure_data_dir(&base.data_dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", base.data_dir.display()))?;
     }
     let db = Db::connect(&base.database_url, pool_size)
         .await
@@ -74,17 +70,11 @@ pub async fn open_database(base: &BaseSettings, pool_size: usize) -> Result<Db, 
         }
         Err(e @ StorageError::SchemaTooNew(_)) => {
             db.close();
-            Err(format!(
-                "refusing to use database {}: {e}",
-                base.database_url
-            ))
+            Err(format!("refusing to use database {}: {e}", base.database_url))
         }
         Err(e) => {
             db.close();
-            Err(format!(
-                "cannot migrate database {}: {e}",
-                base.database_url
-            ))
+            Err(format!("cannot migrate database {}: {e}", base.database_url))
         }
     }
 }

@@ -28,18 +28,14 @@ impl From<ServiceError> for Failure {
 }
 
 fn uuid_arg(flag: &str, raw: &str) -> Result<Uuid, Failure> {
-    Uuid::parse_str(raw.trim())
-        .map_err(|_| Failure::Usage(format!("--{flag} `{raw}` is not a UUID")))
+    Uuid::parse_str(raw.trim()).map_err(|_| Failure::Usage(format!("--{flag} `{raw}` is not a UUID")))
 }
 
 pub fn run(base: BaseSettings, command: Command) -> ExitCode {
     telemetry::init(&base.log);
     let result = actix_web::rt::System::new().block_on(async move {
         let db = open_database(&base, 2).await.map_err(Failure::Failed)?;
-        let services = Services {
-            db: db.clone(),
-            sessions: None,
-        };
+        let services = Services { db: db.clone(), sessions: None };
         let result = dispatch(&services, command).await;
         db.close();
         result
@@ -73,25 +69,13 @@ async fn dispatch(services: &Services, command: Command) -> Result<(), Failure> 
 
 async fn owner(services: &Services, ctx: &Ctx, c: OwnerCommand) -> Result<(), Failure> {
     match c {
-        OwnerCommand::Upsert {
-            user_id,
-            name,
-            status,
-            no_codex_agents,
-        } => {
+        OwnerCommand::Upsert { user_id, name, status, no_codex_agents } => {
             let user_id = uuid_arg("user-id", &user_id)?;
-            let status: OwnerStatus = status
-                .parse()
-                .map_err(|e| Failure::Usage(format!("--status {e}")))?;
+            let status: OwnerStatus = status.parse().map_err(|e| Failure::Usage(format!("--status {e}")))?;
             let owner = services
                 .upsert_owner(
                     ctx,
-                    OwnerProjection {
-                        user_id,
-                        display_name: name,
-                        status,
-                        codex_agents: !no_codex_agents,
-                    },
+                    OwnerProjection { user_id, display_name: name, status, codex_agents: !no_codex_agents },
                 )
                 .await?;
             println!(
@@ -119,36 +103,24 @@ async fn owner(services: &Services, ctx: &Ctx, c: OwnerCommand) -> Result<(), Fa
 
 /// `PROJECT_UUID:IDENTIFIER`, e.g. `0d6c…:WEB`.
 fn project_arg(raw: &str) -> Result<(Uuid, ProjectIdentifier), Failure> {
-    let (id, ident) = raw.split_once(':').ok_or_else(|| {
-        Failure::Usage(format!("--project `{raw}` is not PROJECT_UUID:IDENTIFIER"))
-    })?;
+    let (id, ident) = raw
+        .split_once(':')
+        .ok_or_else(|| Failure::Usage(format!("--project `{raw}` is not PROJECT_UUID:IDENTIFIER")))?;
     let id = uuid_arg("project", id)?;
-    let ident =
-        ProjectIdentifier::parse(ident).map_err(|e| Failure::Usage(format!("--project {e}")))?;
+    let ident = ProjectIdentifier::parse(ident).map_err(|e| Failure::Usage(format!("--project {e}")))?;
     Ok((id, ident))
 }
 
 fn print_grants(grants: &[Grant]) {
     for g in grants {
         let scopes: Vec<&str> = g.scopes.iter().map(|s| s.as_str()).collect();
-        println!(
-            "  project {} ({}): {}",
-            g.project_identifier,
-            g.project_id,
-            scopes.join(" ")
-        );
+        println!("  project {} ({}): {}", g.project_identifier, g.project_id, scopes.join(" "));
     }
 }
 
 async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Failure> {
     match c {
-        AgentCommand::Create {
-            owner,
-            name,
-            description,
-            projects,
-            scopes,
-        } => {
+        AgentCommand::Create { owner, name, description, projects, scopes } => {
             let owner = uuid_arg("owner", &owner)?;
             let scopes: Option<Vec<Scope>> = if scopes.is_empty() {
                 None
@@ -156,10 +128,7 @@ async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Fa
                 Some(
                     scopes
                         .iter()
-                        .map(|s| {
-                            s.parse::<Scope>()
-                                .map_err(|e| Failure::Usage(format!("--scope {e}")))
-                        })
+                        .map(|s| s.parse::<Scope>().map_err(|e| Failure::Usage(format!("--scope {e}"))))
                         .collect::<Result<_, _>>()?,
                 )
             };
@@ -167,28 +136,13 @@ async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Fa
                 .iter()
                 .map(|p| {
                     let (project_id, project_identifier) = project_arg(p)?;
-                    Ok(GrantRequest {
-                        project_id,
-                        project_identifier,
-                        scopes: scopes.clone(),
-                    })
+                    Ok(GrantRequest { project_id, project_identifier, scopes: scopes.clone() })
                 })
                 .collect::<Result<Vec<_>, Failure>>()?;
             let view = services
-                .create_agent(
-                    ctx,
-                    owner,
-                    crate::service::agents::NewAgent {
-                        name,
-                        description,
-                        grants,
-                    },
-                )
+                .create_agent(ctx, owner, crate::service::agents::NewAgent { name, description, grants })
                 .await?;
-            println!(
-                "agent {} ({}) created for owner {}",
-                view.agent.id, view.agent.name, owner
-            );
+            println!("agent {} ({}) created for owner {}", view.agent.id, view.agent.name, owner);
             print_grants(&view.grants);
             Ok(())
         }
@@ -202,24 +156,15 @@ async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Fa
                 println!("no agents");
             }
             for a in agents {
-                let seen = a
-                    .last_seen_at
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "never".into());
-                println!(
-                    "{}  {:<24} owner {}  {:<7}  last seen {}",
-                    a.id, a.name, a.owner_user_id, a.status, seen
-                );
+                let seen = a.last_seen_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
+                println!("{}  {:<24} owner {}  {:<7}  last seen {}", a.id, a.name, a.owner_user_id, a.status, seen);
             }
             Ok(())
         }
         AgentCommand::Revoke { agent } => {
             let id = uuid_arg("agent", &agent)?;
             let a = services.revoke_agent(ctx, Within::AnyOwner, id).await?;
-            println!(
-                "agent {} ({}) is {}; all its tokens are revoked",
-                a.id, a.name, a.status
-            );
+            println!("agent {} ({}) is {}; all its tokens are revoked", a.id, a.name, a.status);
             Ok(())
         }
     }
@@ -227,38 +172,22 @@ async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Fa
 
 async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
     match c {
-        TokenCommand::Issue {
-            agent,
-            label,
-            expires_in_days,
-            public_url,
-        } => {
+        TokenCommand::Issue { agent, label, expires_in_days, public_url } => {
             let agent_id = uuid_arg("agent", &agent)?;
             let expires_at = match expires_in_days {
                 None => None,
                 Some(d @ 1..=3650) => Some(Utc::now() + Duration::days(i64::from(d))),
                 Some(d) => {
-                    return Err(Failure::Usage(format!(
-                        "--expires-in-days {d} is out of range 1..=3650"
-                    )));
+                    return Err(Failure::Usage(format!("--expires-in-days {d} is out of range 1..=3650")));
                 }
             };
-            let issued = services
-                .issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at)
-                .await?;
+            let issued = services.issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at).await?;
             let view = services.agent(Within::AnyOwner, agent_id).await?;
             let base = public_url.unwrap_or_else(|| format!("http://{DEFAULT_LOCAL_BIND}"));
             let setup = codex::setup(&view.agent.name, &base);
-            println!(
-                "token {} issued for agent {} ({}).",
-                issued.info.id, view.agent.name, agent_id
-            );
+            println!("token {} issued for agent {} ({}).", issued.info.id, view.agent.name, agent_id);
             println!("This is the only time it is shown:\n");
-            println!(
-                "  export {}={}\n",
-                setup.bearer_token_env_var,
-                issued.token.expose()
-            );
+            println!("  export {}={}\n", setup.bearer_token_env_var, issued.token.expose());
             println!("Codex configuration (~/.codex/config.toml):\n");
             println!("{}", setup.config_toml);
             println!("or: {}", setup.add_command);
@@ -279,10 +208,7 @@ async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Fa
                 } else {
                     "active"
                 };
-                let used = t
-                    .last_used_at
-                    .map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "never".into());
+                let used = t.last_used_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
                 println!(
                     "{}  {:<20} {:<7}  created {}  last used {}",
                     t.id,
@@ -296,9 +222,7 @@ async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Fa
         }
         TokenCommand::Revoke { token } => {
             let id = uuid_arg("token", &token)?;
-            let t = services
-                .revoke_token(ctx, Within::AnyOwner, None, id)
-                .await?;
+            let t = services.revoke_token(ctx, Within::AnyOwner, None, id).await?;
             println!("token {} ({}) revoked", t.id, t.label);
             Ok(())
         }

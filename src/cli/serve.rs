@@ -39,16 +39,14 @@ fn generated_internal_token(path: &Path) -> Result<InternalToken, String> {
         ensure_data_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     if path.exists() {
-        let value = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let value = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let value = value.trim().to_string();
         if value.chars().count() >= MIN_LEN {
             restrict_permissions(path)?;
             return Ok(InternalToken::new(value));
         }
         tracing::warn!(path = %path.display(), "generated internal token file is too short; replacing it");
-        std::fs::remove_file(path)
-            .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+        std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
     let token = InternalToken::generate();
     let mut options = std::fs::OpenOptions::new();
@@ -58,11 +56,8 @@ fn generated_internal_token(path: &Path) -> Result<InternalToken, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    writeln!(file, "{}", token.expose())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut file = options.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    writeln!(file, "{}", token.expose()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(token)
 }
 
@@ -91,10 +86,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
     let sessions = TokenSessions::start_supervised(db.clone(), AuthLimits::default());
     let state = web::Data::new(AppState {
         db: db.clone(),
-        services: Services {
-            db: db.clone(),
-            sessions: Some(sessions.clone()),
-        },
+        services: Services { db: db.clone(), sessions: Some(sessions.clone()) },
         sessions: sessions.clone(),
         internal_token,
         public_url: settings.public_url.clone(),
@@ -116,10 +108,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
             "listening"
         );
     }
-    let result = server
-        .run()
-        .await
-        .map_err(|e| format!("server failed: {e}"));
+    let result = server.run().await.map_err(|e| format!("server failed: {e}"));
 
     // Record pending last-used times, then close the pool while the runtime still runs.
     let _ = sessions.send(Flush).await;

@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "nodedc-agent-gateway",
-    version,
-    about = "NODE.DC Agent Gateway"
-)]
+#[command(name = "nodedc-agent-gateway", version, about = "NODE.DC Agent Gateway")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -23,12 +19,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Database URL: postgres://USER@HOST:PORT/DB or sqlite://PATH. Default: SQLite in
     /// the data directory.
-    #[arg(
-        long,
-        global = true,
-        env = "NODEDC_AGENT_GATEWAY_DATABASE_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Directory for the embedded SQLite database and the generated local-dev files.
@@ -78,11 +69,7 @@ pub struct ServeArgs {
 
     /// Bearer token for the internal (owner lifecycle, entitlement) API; at least 32
     /// characters.
-    #[arg(
-        long,
-        env = "NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN", hide_env_values = true)]
     pub internal_token: Option<String>,
 
     /// File holding the internal token (instead of the variable; for container secrets).

@@ -32,11 +32,7 @@ pub struct ConfigProblem {
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let flag = self.setting.to_ascii_lowercase().replace('_', "-");
-        write!(
-            f,
-            "{ENV_PREFIX}{} (--{flag}): {}; expected {}",
-            self.setting, self.problem, self.expected
-        )
+        write!(f, "{ENV_PREFIX}{} (--{flag}): {}; expected {}", self.setting, self.problem, self.expected)
     }
 }
 
@@ -47,11 +43,7 @@ pub struct ConfigErrors(pub Vec<ConfigProblem>);
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(
-            f,
-            "invalid configuration ({n} problem{}):",
-            if n == 1 { "" } else { "s" }
-        )?;
+        writeln!(f, "invalid configuration ({n} problem{}):", if n == 1 { "" } else { "s" })?;
         for p in &self.0 {
             writeln!(f, "  - {p}")?;
         }
@@ -65,17 +57,8 @@ impl std::error::Error for ConfigErrors {}
 struct Problems(Vec<ConfigProblem>);
 
 impl Problems {
-    fn add(
-        &mut self,
-        setting: &'static str,
-        problem: impl Into<String>,
-        expected: impl Into<String>,
-    ) {
-        self.0.push(ConfigProblem {
-            setting,
-            problem: problem.into(),
-            expected: expected.into(),
-        });
+    fn add(&mut self, setting: &'static str, problem: impl Into<String>, expected: impl Into<String>) {
+        self.0.push(ConfigProblem { setting, problem: problem.into(), expected: expected.into() });
     }
 }
 
@@ -136,18 +119,11 @@ pub struct ServeSettings {
 pub fn validate_base(g: &GlobalArgs) -> Result<BaseSettings, ConfigErrors> {
     let mut p = Problems::default();
     let base = base(g, &mut p);
-    if p.0.is_empty() {
-        Ok(base)
-    } else {
-        Err(ConfigErrors(p.0))
-    }
+    if p.0.is_empty() { Ok(base) } else { Err(ConfigErrors(p.0)) }
 }
 
 fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
-    let data_dir = g
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let data_dir = g.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     let (database_url, embedded_default) = match g.database_url.as_deref().map(str::trim) {
         None | Some("") => (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true),
         Some(raw) => match DatabaseUrl::parse(raw) {
@@ -167,11 +143,7 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
         None | Some("") | Some("text") => LogFormat::Text,
         Some("json") => LogFormat::Json,
         Some(other) => {
-            p.add(
-                "LOG_FORMAT",
-                format!("`{other}` is not a log format"),
-                "`text` or `json`",
-            );
+            p.add("LOG_FORMAT", format!("`{other}` is not a log format"), "`text` or `json`");
             LogFormat::Text
         }
     };
@@ -183,31 +155,16 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
             "a level (error, warn, info, debug, trace) or directives like `info,nodedc_agent_gateway=debug`",
         );
     }
-    BaseSettings {
-        database_url,
-        embedded_default,
-        data_dir,
-        log: LogSettings { format, filter },
-    }
+    BaseSettings { database_url, embedded_default, data_dir, log: LogSettings { format, filter } }
 }
 
-fn positive(
-    p: &mut Problems,
-    setting: &'static str,
-    raw: Option<&str>,
-    default: usize,
-    max: usize,
-) -> usize {
+fn positive(p: &mut Problems, setting: &'static str, raw: Option<&str>, default: usize, max: usize) -> usize {
     match raw.map(str::trim) {
         None | Some("") => default,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => n,
             _ => {
-                p.add(
-                    setting,
-                    format!("`{v}` is not a number from 1 to {max}"),
-                    format!("an integer from 1 to {max}"),
-                );
+                p.add(setting, format!("`{v}` is not a number from 1 to {max}"), format!("an integer from 1 to {max}"));
                 default
             }
         },
@@ -222,11 +179,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         None | Some("") | Some("local") => Mode::Local,
         Some("production") => Mode::Production,
         Some(other) => {
-            p.add(
-                "MODE",
-                format!("`{other}` is not a mode"),
-                "`local` or `production`",
-            );
+            p.add("MODE", format!("`{other}` is not a mode"), "`local` or `production`");
             Mode::Local
         }
     };
@@ -234,11 +187,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
     let bind_raw = s.bind.as_deref().map(str::trim).filter(|b| !b.is_empty());
     let bind = match bind_raw {
         None if mode == Mode::Production => {
-            p.add(
-                "BIND",
-                "is not set (required in production mode)",
-                "IP:PORT, e.g. 0.0.0.0:8080",
-            );
+            p.add("BIND", "is not set (required in production mode)", "IP:PORT, e.g. 0.0.0.0:8080");
             DEFAULT_LOCAL_BIND.parse().expect("constant address")
         }
         None => DEFAULT_LOCAL_BIND.parse().expect("constant address"),
@@ -254,65 +203,33 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
                 a
             }
             Err(_) => {
-                p.add(
-                    "BIND",
-                    format!("`{raw}` is not an address"),
-                    "IP:PORT, e.g. 127.0.0.1:8787",
-                );
+                p.add("BIND", format!("`{raw}` is not an address"), "IP:PORT, e.g. 127.0.0.1:8787");
                 DEFAULT_LOCAL_BIND.parse().expect("constant address")
             }
         },
     };
 
-    let public_url = match s
-        .public_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
+    let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => format!("http://{bind}"),
         Some(raw) => match url::Url::parse(raw) {
-            Ok(u)
-                if matches!(u.scheme(), "http" | "https")
-                    && u.host().is_some()
-                    && u.query().is_none() =>
-            {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
                 raw.trim_end_matches('/').to_string()
             }
             _ => {
-                p.add(
-                    "PUBLIC_URL",
-                    format!("`{raw}` is not an http(s) base URL"),
-                    "e.g. https://agents.example.com",
-                );
+                p.add("PUBLIC_URL", format!("`{raw}` is not an http(s) base URL"), "e.g. https://agents.example.com");
                 format!("http://{bind}")
             }
         },
     };
 
     let mut warnings = Vec::new();
-    let (internal_token, internal_token_source) =
-        internal_token(&mut p, &mut warnings, s, mode, &base.data_dir);
+    let (internal_token, internal_token_source) = internal_token(&mut p, &mut warnings, s, mode, &base.data_dir);
 
-    let max_body_bytes = positive(
-        &mut p,
-        "MAX_BODY_BYTES",
-        s.max_body_bytes.as_deref(),
-        DEFAULT_MAX_BODY_BYTES,
-        16 * 1024 * 1024,
-    );
-    let db_pool_size = positive(
-        &mut p,
-        "DB_POOL_SIZE",
-        s.db_pool_size.as_deref(),
-        DEFAULT_DB_POOL_SIZE,
-        256,
-    );
-    let workers = s
-        .workers
-        .as_deref()
-        .filter(|w| !w.trim().is_empty())
-        .map(|w| positive(&mut p, "WORKERS", Some(w), 1, 1024));
+    let max_body_bytes =
+        positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
+    let db_pool_size = positive(&mut p, "DB_POOL_SIZE", s.db_pool_size.as_deref(), DEFAULT_DB_POOL_SIZE, 256);
+    let workers =
+        s.workers.as_deref().filter(|w| !w.trim().is_empty()).map(|w| positive(&mut p, "WORKERS", Some(w), 1, 1024));
 
     if p.0.is_empty() {
         Ok(ServeSettings {
@@ -342,19 +259,12 @@ fn internal_token(
     let given = s.internal_token.as_deref().filter(|t| !t.is_empty());
     let (value, source) = match (given, &s.internal_token_file) {
         (Some(_), Some(_)) => {
-            p.add(
-                "INTERNAL_TOKEN",
-                "is set together with INTERNAL_TOKEN_FILE",
-                "exactly one of the two",
-            );
+            p.add("INTERNAL_TOKEN", "is set together with INTERNAL_TOKEN_FILE", "exactly one of the two");
             return (None, InternalTokenSource::Given);
         }
         (Some(v), None) => (v.to_string(), InternalTokenSource::Given),
         (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(v) => (
-                v.trim().to_string(),
-                InternalTokenSource::File(path.clone()),
-            ),
+            Ok(v) => (v.trim().to_string(), InternalTokenSource::File(path.clone())),
             Err(e) => {
                 p.add(
                     "INTERNAL_TOKEN_FILE",
@@ -365,10 +275,7 @@ fn internal_token(
             }
         },
         (None, None) if mode == Mode::Local => {
-            return (
-                None,
-                InternalTokenSource::Generated(data_dir.join(INTERNAL_TOKEN_FILE)),
-            );
+            return (None, InternalTokenSource::Generated(data_dir.join(INTERNAL_TOKEN_FILE)));
         }
         (None, None) => {
             p.add(
@@ -388,15 +295,10 @@ fn internal_token(
         // Only the length is reported: the value itself is a secret.
         let problem = format!("is too weak ({chars} characters)");
         if mode == Mode::Production {
-            p.add(
-                setting,
-                problem,
-                format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"),
-            );
+            p.add(setting, problem, format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"));
         } else {
-            warnings.push(format!(
-                "{ENV_PREFIX}{setting} {problem}; accepted in local mode only, refused in production"
-            ));
+            warnings
+                .push(format!("{ENV_PREFIX}{setting} {problem}; accepted in local mode only, refused in production"));
         }
     }
     (Some(InternalToken::new(value)), source)

@@ -41,13 +41,7 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after_secs: None,
-            bearer_challenge: false,
-        }
+        Self { status, code, message: message.into(), retry_after_secs: None, bearer_challenge: false }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -55,10 +49,7 @@ impl ApiError {
     }
 
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            bearer_challenge: true,
-            ..Self::new(StatusCode::UNAUTHORIZED, code, message)
-        }
+        Self { bearer_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, code, message) }
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
@@ -99,8 +90,7 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if self.bearer_challenge
-            && let Ok(v) =
-                HeaderValue::from_str(&format!("Bearer error=\"{}\"", challenge_error(self.code)))
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{}\"", challenge_error(self.code)))
         {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
@@ -145,15 +135,9 @@ impl From<ServiceError> for ApiError {
         let code = e.code();
         match e {
             ServiceError::NotFound { .. } => ApiError::not_found(code, e.to_string()),
-            ServiceError::AccessDenied(d) => {
-                ApiError::new(StatusCode::FORBIDDEN, code, d.message())
-            }
-            ServiceError::Invalid { message, .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
-            ServiceError::Conflict { message, .. } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
+            ServiceError::AccessDenied(d) => ApiError::new(StatusCode::FORBIDDEN, code, d.message()),
+            ServiceError::Invalid { message, .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            ServiceError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, code, message),
             ServiceError::Storage(s) => s.into(),
             ServiceError::Hash(h) => ApiError::internal(&h),
         }
@@ -164,23 +148,19 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         let msg = e.to_string();
         match e {
-            AuthError::InvalidToken => ApiError::unauthorized(
-                "invalid_token",
-                "the token is not valid: it is unknown or its secret is wrong",
-            ),
+            AuthError::InvalidToken => {
+                ApiError::unauthorized("invalid_token", "the token is not valid: it is unknown or its secret is wrong")
+            }
             AuthError::TokenRevoked => ApiError::unauthorized("token_revoked", msg),
             AuthError::TokenExpired => ApiError::unauthorized("token_expired", msg),
             AuthError::AgentRevoked => ApiError::unauthorized("agent_revoked", msg),
-            AuthError::OwnerDenied(d) => {
-                ApiError::new(StatusCode::FORBIDDEN, d.as_str(), d.message())
-            }
+            AuthError::OwnerDenied(d) => ApiError::new(StatusCode::FORBIDDEN, d.as_str(), d.message()),
             AuthError::TooManyFailures { retry_after_secs } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_auth_failures", msg)
                     .retry_after(retry_after_secs)
             }
             AuthError::Busy { retry_after_secs } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_busy", msg)
-                    .retry_after(retry_after_secs)
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_busy", msg).retry_after(retry_after_secs)
             }
             AuthError::Storage(s) => s.into(),
             AuthError::Internal(detail) => ApiError::internal(&detail),

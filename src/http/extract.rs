@@ -20,40 +20,23 @@ use crate::service::Ctx;
 
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Err(ApiError::unauthorized(
-            "missing_token",
-            "send `Authorization: Bearer <token>`",
-        ));
+        return Err(ApiError::unauthorized("missing_token", "send `Authorization: Bearer <token>`"));
     };
-    let value = value.to_str().map_err(|_| {
-        ApiError::unauthorized(
-            "malformed_authorization",
-            "the Authorization header is not text",
-        )
-    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed_authorization", "the Authorization header is not text"))?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::unauthorized(
-            "malformed_authorization",
-            "expected `Authorization: Bearer <token>`",
-        )),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::unauthorized("malformed_authorization", "expected `Authorization: Bearer <token>`")),
     }
 }
 
 fn state(req: &HttpRequest) -> &AppState {
-    req.app_data::<web::Data<AppState>>()
-        .expect("AppState is registered on the app")
+    req.app_data::<web::Data<AppState>>().expect("AppState is registered on the app")
 }
 
 fn request_id(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
 /// A caller holding the internal token (Tasker's backend, Launcher). Carries the audit
@@ -68,15 +51,9 @@ impl FromRequest for InternalCaller {
         std::future::ready((|| {
             let presented = bearer(req)?;
             if !state(req).internal_token.matches(presented) {
-                return Err(ApiError::unauthorized(
-                    "invalid_internal_token",
-                    "the internal token is not valid",
-                ));
+                return Err(ApiError::unauthorized("invalid_internal_token", "the internal token is not valid"));
             }
-            Ok(InternalCaller(Ctx::new(
-                request_id(req),
-                AuditActor::Internal,
-            )))
+            Ok(InternalCaller(Ctx::new(request_id(req), AuditActor::Internal)))
         })())
     }
 }
@@ -126,14 +103,10 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             "unsupported_media_type",
             "send the body as `Content-Type: application/json`",
         ),
-        JsonPayloadError::Deserialize(e) => ApiError::bad_request(
-            "invalid_body",
-            format!("the JSON body is not acceptable: {e}"),
-        ),
-        other => ApiError::bad_request(
-            "invalid_body",
-            format!("the body could not be read: {other}"),
-        ),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request("invalid_body", format!("the JSON body is not acceptable: {e}"))
+        }
+        other => ApiError::bad_request("invalid_body", format!("the body could not be read: {other}")),
     };
     api.into()
 }
@@ -143,11 +116,7 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
         PathError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    ApiError::bad_request(
-        "invalid_path",
-        format!("a path segment is not valid: {detail} (ids are UUIDs)"),
-    )
-    .into()
+    ApiError::bad_request("invalid_path", format!("a path segment is not valid: {detail} (ids are UUIDs)")).into()
 }
 
 pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -155,9 +124,5 @@ pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error 
         QueryPayloadError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    ApiError::bad_request(
-        "invalid_query",
-        format!("the query string is not valid: {detail}"),
-    )
-    .into()
+    ApiError::bad_request("invalid_query", format!("the query string is not valid: {detail}")).into()
 }

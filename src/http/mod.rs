@@ -44,11 +44,7 @@ pub fn build(
 > {
     App::new()
         .app_data(state)
-        .app_data(
-            web::JsonConfig::default()
-                .limit(max_body_bytes)
-                .error_handler(extract::json_error),
-        )
+        .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_error))
         .app_data(web::PayloadConfig::default().limit(max_body_bytes))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::QueryConfig::default().error_handler(extract::query_error))

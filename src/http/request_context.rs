@@ -32,9 +32,7 @@ pub struct LoggedAgent(pub Uuid);
 /// An incoming id is kept only if it is short and plain, so it is safe in logs.
 fn accept_incoming(raw: &str) -> bool {
     (1..=128).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 pub async fn request_context(
@@ -57,19 +55,11 @@ pub async fn request_context(
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     match result {
         Ok(mut res) => {
-            let route = res
-                .request()
-                .match_pattern()
-                .unwrap_or_else(|| "(unmatched)".to_string());
-            let agent_id = res
-                .request()
-                .extensions()
-                .get::<LoggedAgent>()
-                .map(|a| a.0.to_string());
+            let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
+            let agent_id = res.request().extensions().get::<LoggedAgent>().map(|a| a.0.to_string());
             let status = res.status().as_u16();
             if let Ok(v) = HeaderValue::from_str(&request_id) {
-                res.headers_mut()
-                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+                res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
             }
             tracing::info!(
                 target: "http",

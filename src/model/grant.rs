@@ -12,8 +12,7 @@ use super::ScopeSet;
 pub struct ProjectIdentifier(String);
 
 impl ProjectIdentifier {
-    pub const RULE: &'static str =
-        "1 to 12 characters: an uppercase letter, then letters or digits";
+    pub const RULE: &'static str = "1 to 12 characters: an uppercase letter, then letters or digits";
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let upper = raw.trim().to_ascii_uppercase();
@@ -21,14 +20,7 @@ impl ProjectIdentifier {
         let ok = upper.len() <= 12
             && chars.next().is_some_and(|c| c.is_ascii_uppercase())
             && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if ok {
-            Ok(Self(upper))
-        } else {
-            Err(format!(
-                "`{raw}` is not a project identifier ({})",
-                Self::RULE
-            ))
-        }
+        if ok { Ok(Self(upper)) } else { Err(format!("`{raw}` is not a project identifier ({})", Self::RULE)) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -38,9 +38,7 @@ impl AccessDenial {
             }
             AccessDenial::OwnerBlocked => "the owner is blocked in Launcher",
             AccessDenial::OwnerAnnulled => "the owner's account has been annulled in Launcher",
-            AccessDenial::EntitlementMissing => {
-                "the owner does not have the `codex_agents` entitlement"
-            }
+            AccessDenial::EntitlementMissing => "the owner does not have the `codex_agents` entitlement",
         }
     }
 }
@@ -73,11 +71,6 @@ pub fn access_denial(owner: Option<(OwnerStatus, bool)>) -> Option<AccessDenial>
 
 impl OwnerAccess {
     pub fn new(owner_user_id: Uuid, denial: Option<AccessDenial>) -> Self {
-        Self {
-            owner_user_id,
-            allowed: denial.is_none(),
-            reason: denial,
-            message: denial.map(AccessDenial::message),
-        }
+        Self { owner_user_id, allowed: denial.is_none(), reason: denial, message: denial.map(AccessDenial::message) }
     }
 }

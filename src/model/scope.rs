@@ -36,9 +36,7 @@ impl Scope {
             Scope::IssueComment => "comment on cards",
             Scope::IssueLabel => "add and remove labels on cards",
             Scope::IssueAssign => "add and remove assignees on cards",
-            Scope::IssueBlocks => {
-                "update a card's structured blocks (goal, plan, acceptance, log, result)"
-            }
+            Scope::IssueBlocks => "update a card's structured blocks (goal, plan, acceptance, log, result)",
             Scope::ProjectMemberAddExisting => "add an existing workspace member to the project",
             Scope::SessionReport => "report work sessions on cards",
         }
@@ -54,11 +52,7 @@ pub fn default_scopes() -> ScopeSet {
 }
 
 pub fn to_stored(scopes: &ScopeSet) -> String {
-    scopes
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
 }
 
 pub fn from_stored(raw: &str) -> Result<ScopeSet, String> {

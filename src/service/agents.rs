@@ -46,28 +46,19 @@ pub struct AgentView {
 
 pub fn build_grants(requests: Vec<GrantRequest>) -> Result<Vec<Grant>, ServiceError> {
     if requests.len() > MAX_GRANTS {
-        return Err(ServiceError::invalid(
-            "too_many_grants",
-            format!("at most {MAX_GRANTS} projects may be granted"),
-        ));
+        return Err(ServiceError::invalid("too_many_grants", format!("at most {MAX_GRANTS} projects may be granted")));
     }
     let mut seen_ids = BTreeSet::new();
     let mut seen_idents = BTreeSet::new();
     let mut grants = Vec::with_capacity(requests.len());
     for r in requests {
         if !seen_ids.insert(r.project_id) {
-            return Err(ServiceError::invalid(
-                "duplicate_grant",
-                format!("project {} is granted twice", r.project_id),
-            ));
+            return Err(ServiceError::invalid("duplicate_grant", format!("project {} is granted twice", r.project_id)));
         }
         if !seen_idents.insert(r.project_identifier.clone()) {
             return Err(ServiceError::invalid(
                 "duplicate_grant",
-                format!(
-                    "project identifier {} is granted twice",
-                    r.project_identifier
-                ),
+                format!("project identifier {} is granted twice", r.project_identifier),
             ));
         }
         let scopes: ScopeSet = match r.scopes {
@@ -78,32 +69,20 @@ pub fn build_grants(requests: Vec<GrantRequest>) -> Result<Vec<Grant>, ServiceEr
                     format!(
                         "the grant for {} has an empty scope list; omit `scopes` for read-only access or name scopes from: {}",
                         r.project_identifier,
-                        Scope::ALL
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 ));
             }
             Some(list) => list.into_iter().collect(),
         };
-        grants.push(Grant {
-            project_id: r.project_id,
-            project_identifier: r.project_identifier,
-            scopes,
-        });
+        grants.push(Grant { project_id: r.project_id, project_identifier: r.project_identifier, scopes });
     }
     grants.sort_by(|a, b| a.project_identifier.cmp(&b.project_identifier));
     Ok(grants)
 }
 
 /// Finds an agent the caller may touch: another owner's agent is "not found".
-pub(crate) fn find_within(
-    conn: &mut DbConn,
-    within: Within,
-    id: Uuid,
-) -> Result<Agent, ServiceError> {
+pub(crate) fn find_within(conn: &mut DbConn, within: Within, id: Uuid) -> Result<Agent, ServiceError> {
     let agent = match within {
         Within::Owner(owner) => storage::agents::find_owned(conn, owner, id)?,
         Within::AnyOwner => storage::agents::find(conn, id)?,
@@ -115,10 +94,7 @@ fn require_active(agent: &Agent) -> Result<(), ServiceError> {
     if agent.status == AgentStatus::Active {
         Ok(())
     } else {
-        Err(ServiceError::Conflict {
-            code: "agent_revoked",
-            message: format!("agent {} has been revoked", agent.id),
-        })
+        Err(ServiceError::Conflict { code: "agent_revoked", message: format!("agent {} has been revoked", agent.id) })
     }
 }
 
@@ -137,12 +113,7 @@ fn owner_of(within: Within) -> Option<Uuid> {
 }
 
 impl Services {
-    pub async fn create_agent(
-        &self,
-        ctx: &Ctx,
-        owner: Uuid,
-        new: NewAgent,
-    ) -> Result<AgentView, ServiceError> {
+    pub async fn create_agent(&self, ctx: &Ctx, owner: Uuid, new: NewAgent) -> Result<AgentView, ServiceError> {
         let change = async {
             let name = clean_text("name", &new.name, 1, 80)?;
             let description = clean_text("description", &new.description, 0, 2000)?;
@@ -169,19 +140,12 @@ impl Services {
                     };
                     storage::agents::insert(conn, &agent)?;
                     storage::grants::replace(conn, agent.id, &grants, now.naive_utc())?;
-                    audit::allowed(
-                        conn,
-                        &ctx2,
-                        "agent.create",
-                        Subject::agent(Some(owner), agent.id),
-                    )?;
+                    audit::allowed(conn, &ctx2, "agent.create", Subject::agent(Some(owner), agent.id))?;
                     Ok(AgentView { agent, grants })
                 })
                 .await;
             match result {
-                Err(ServiceError::Storage(e)) if e.is_unique_violation() => {
-                    Err(name_conflict(new.name.trim()))
-                }
+                Err(ServiceError::Storage(e)) if e.is_unique_violation() => Err(name_conflict(new.name.trim())),
                 other => other,
             }
         };
@@ -189,10 +153,7 @@ impl Services {
     }
 
     pub async fn list_agents(&self, within: Within) -> Result<Vec<Agent>, ServiceError> {
-        Ok(self
-            .db
-            .run(move |c| storage::agents::list(c, owner_of(within)))
-            .await?)
+        Ok(self.db.run(move |c| storage::agents::list(c, owner_of(within))).await?)
     }
 
     pub async fn agent(&self, within: Within, id: Uuid) -> Result<AgentView, ServiceError> {
@@ -213,16 +174,9 @@ impl Services {
         patch: AgentPatch,
     ) -> Result<AgentView, ServiceError> {
         let change = async {
-            let name = patch
-                .name
-                .as_deref()
-                .map(|n| clean_text("name", n, 1, 80))
-                .transpose()?;
-            let description = patch
-                .description
-                .as_deref()
-                .map(|d| clean_text("description", d, 0, 2000))
-                .transpose()?;
+            let name = patch.name.as_deref().map(|n| clean_text("name", n, 1, 80)).transpose()?;
+            let description =
+                patch.description.as_deref().map(|d| clean_text("description", d, 0, 2000)).transpose()?;
             let ctx2 = ctx.clone();
             let result = self
                 .db
@@ -231,48 +185,29 @@ impl Services {
                     require_active(&agent)?;
                     let name = name.unwrap_or(agent.name.clone());
                     let description = description.unwrap_or(agent.description.clone());
-                    if name != agent.name
-                        && storage::agents::name_taken(conn, agent.owner_user_id, &name, Some(id))?
-                    {
+                    if name != agent.name && storage::agents::name_taken(conn, agent.owner_user_id, &name, Some(id))? {
                         return Err(name_conflict(&name));
                     }
                     storage::agents::update_profile(conn, id, &name, &description, storage::now())?;
-                    audit::allowed(
-                        conn,
-                        &ctx2,
-                        "agent.update",
-                        Subject::agent(Some(agent.owner_user_id), id),
-                    )?;
+                    audit::allowed(conn, &ctx2, "agent.update", Subject::agent(Some(agent.owner_user_id), id))?;
                     let agent = find_within(conn, within, id)?;
                     let grants = storage::grants::list_for_agent(conn, id)?;
                     Ok(AgentView { agent, grants })
                 })
                 .await;
             match result {
-                Err(ServiceError::Storage(e)) if e.is_unique_violation() => Err(name_conflict(
-                    patch.name.as_deref().unwrap_or_default().trim(),
-                )),
+                Err(ServiceError::Storage(e)) if e.is_unique_violation() => {
+                    Err(name_conflict(patch.name.as_deref().unwrap_or_default().trim()))
+                }
                 other => other,
             }
         };
-        audit::audited(
-            &self.db,
-            ctx,
-            "agent.update",
-            Subject::agent(owner_of(within), id),
-            change,
-        )
-        .await
+        audit::audited(&self.db, ctx, "agent.update", Subject::agent(owner_of(within), id), change).await
     }
 
     /// Revokes an agent and every token it has. Revoking a revoked agent is a no-op
     /// that answers the same.
-    pub async fn revoke_agent(
-        &self,
-        ctx: &Ctx,
-        within: Within,
-        id: Uuid,
-    ) -> Result<Agent, ServiceError> {
+    pub async fn revoke_agent(&self, ctx: &Ctx, within: Within, id: Uuid) -> Result<Agent, ServiceError> {
         let change = async {
             let ctx2 = ctx.clone();
             let agent = self
@@ -284,12 +219,7 @@ impl Services {
                         storage::agents::revoke(conn, id, now)?;
                         storage::tokens::revoke_all_for_agent(conn, id, now)?;
                     }
-                    audit::allowed(
-                        conn,
-                        &ctx2,
-                        "agent.revoke",
-                        Subject::agent(Some(agent.owner_user_id), id),
-                    )?;
+                    audit::allowed(conn, &ctx2, "agent.revoke", Subject::agent(Some(agent.owner_user_id), id))?;
                     find_within(conn, within, id)
                 })
                 .await?;
@@ -298,14 +228,7 @@ impl Services {
             }
             Ok(agent)
         };
-        audit::audited(
-            &self.db,
-            ctx,
-            "agent.revoke",
-            Subject::agent(owner_of(within), id),
-            change,
-        )
-        .await
+        audit::audited(&self.db, ctx, "agent.revoke", Subject::agent(owner_of(within), id), change).await
     }
 
     pub async fn grants(&self, within: Within, id: Uuid) -> Result<Vec<Grant>, ServiceError> {
@@ -333,23 +256,11 @@ impl Services {
                     let agent = find_within(conn, within, id)?;
                     require_active(&agent)?;
                     storage::grants::replace(conn, id, &grants, storage::now())?;
-                    audit::allowed(
-                        conn,
-                        &ctx2,
-                        "agent.grants.replace",
-                        Subject::agent(Some(agent.owner_user_id), id),
-                    )?;
+                    audit::allowed(conn, &ctx2, "agent.grants.replace", Subject::agent(Some(agent.owner_user_id), id))?;
                     Ok(grants)
                 })
                 .await
         };
-        audit::audited(
-            &self.db,
-            ctx,
-            "agent.grants.replace",
-            Subject::agent(owner_of(within), id),
-            change,
-        )
-        .await
+        audit::audited(&self.db, ctx, "agent.grants.replace", Subject::agent(owner_of(within), id), change).await
     }
 }

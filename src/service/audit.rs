@@ -21,28 +21,15 @@ pub struct Subject {
 
 impl Subject {
     pub fn owner(owner: Uuid) -> Self {
-        Self {
-            owner_user_id: Some(owner),
-            ..Self::default()
-        }
+        Self { owner_user_id: Some(owner), ..Self::default() }
     }
 
     pub fn agent(owner: Option<Uuid>, agent: Uuid) -> Self {
-        Self {
-            owner_user_id: owner,
-            agent_id: Some(agent),
-            ..Self::default()
-        }
+        Self { owner_user_id: owner, agent_id: Some(agent), ..Self::default() }
     }
 }
 
-pub fn record(
-    ctx: &Ctx,
-    action: &str,
-    subject: Subject,
-    outcome: Outcome,
-    error_code: Option<&str>,
-) -> AuditRecord {
+pub fn record(ctx: &Ctx, action: &str, subject: Subject, outcome: Outcome, error_code: Option<&str>) -> AuditRecord {
     AuditRecord {
         id: Uuid::new_v4(),
         occurred_at: storage::now().and_utc(),
@@ -62,12 +49,7 @@ pub fn record(
 }
 
 /// Writes the "allowed" event of a change, inside the change's transaction.
-pub fn allowed(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    action: &str,
-    subject: Subject,
-) -> Result<(), StorageError> {
+pub fn allowed(conn: &mut DbConn, ctx: &Ctx, action: &str, subject: Subject) -> Result<(), StorageError> {
     storage::audit::insert(conn, &record(ctx, action, subject, Outcome::Allowed, None))
 }
 

@@ -30,12 +30,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(request_id: impl Into<String>, actor: AuditActor) -> Self {
-        Self {
-            request_id: request_id.into(),
-            actor,
-            token_id: None,
-            started: Instant::now(),
-        }
+        Self { request_id: request_id.into(), actor, token_id: None, started: Instant::now() }
     }
 
     pub fn operator() -> Self {
@@ -79,10 +74,7 @@ impl From<diesel::result::Error> for ServiceError {
 
 impl ServiceError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Invalid {
-            code,
-            message: message.into(),
-        }
+        ServiceError::Invalid { code, message: message.into() }
     }
 
     /// The stable machine code, also written to audit rows.
@@ -111,12 +103,7 @@ pub struct Services {
 }
 
 /// Text fields: trimmed, bounded, no control characters.
-pub(crate) fn clean_text(
-    field: &'static str,
-    raw: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, ServiceError> {
+pub(crate) fn clean_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, ServiceError> {
     let v = raw.trim();
     let n = v.chars().count();
     if n < min || n > max {
@@ -126,10 +113,7 @@ pub(crate) fn clean_text(
         ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ServiceError::invalid(
-            "invalid_field",
-            format!("`{field}` must not contain control characters"),
-        ));
+        return Err(ServiceError::invalid("invalid_field", format!("`{field}` must not contain control characters")));
     }
     Ok(v.to_string())
 }

@@ -52,18 +52,10 @@ impl Services {
                         }
                         Some(b) => {
                             if b.display_name != display_name {
-                                changes.push((
-                                    "display_name",
-                                    Some(b.display_name.clone()),
-                                    display_name.clone(),
-                                ));
+                                changes.push(("display_name", Some(b.display_name.clone()), display_name.clone()));
                             }
                             if b.status != p.status {
-                                changes.push((
-                                    "status",
-                                    Some(b.status.to_string()),
-                                    p.status.to_string(),
-                                ));
+                                changes.push(("status", Some(b.status.to_string()), p.status.to_string()));
                             }
                             if b.codex_agents != p.codex_agents {
                                 changes.push((
@@ -73,14 +65,7 @@ impl Services {
                                 ));
                             }
                             if !changes.is_empty() {
-                                storage::owners::update(
-                                    conn,
-                                    p.user_id,
-                                    &display_name,
-                                    p.status,
-                                    p.codex_agents,
-                                    now,
-                                )?;
+                                storage::owners::update(conn, p.user_id, &display_name, p.status, p.codex_agents, now)?;
                             }
                         }
                     }
@@ -99,8 +84,7 @@ impl Services {
                         )?;
                     }
                     audit::allowed(conn, &ctx2, "owner.upsert", Subject::owner(p.user_id))?;
-                    storage::owners::find(conn, p.user_id)?
-                        .ok_or(ServiceError::NotFound { what: "owner" })
+                    storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound { what: "owner" })
                 })
                 .await?;
             if owner.denial().is_some()
@@ -115,18 +99,12 @@ impl Services {
     }
 
     pub async fn owner(&self, user_id: Uuid) -> Result<Owner, ServiceError> {
-        self.db
-            .run(move |c| storage::owners::find(c, user_id))
-            .await?
-            .ok_or(ServiceError::NotFound { what: "owner" })
+        self.db.run(move |c| storage::owners::find(c, user_id)).await?.ok_or(ServiceError::NotFound { what: "owner" })
     }
 
     /// May this owner use Codex agents? An owner never projected is refused as unknown.
     pub async fn owner_access(&self, user_id: Uuid) -> Result<OwnerAccess, ServiceError> {
-        let owner = self
-            .db
-            .run(move |c| storage::owners::find(c, user_id))
-            .await?;
+        let owner = self.db.run(move |c| storage::owners::find(c, user_id)).await?;
         let denial = match owner {
             Some(o) => o.denial(),
             None => Some(crate::model::AccessDenial::OwnerUnknown),
@@ -134,15 +112,8 @@ impl Services {
         Ok(OwnerAccess::new(user_id, denial))
     }
 
-    pub async fn owner_changes(
-        &self,
-        user_id: Uuid,
-        limit: i64,
-    ) -> Result<Vec<OwnerChangeRecord>, ServiceError> {
-        Ok(self
-            .db
-            .run(move |c| storage::owners::list_changes(c, user_id, limit))
-            .await?)
+    pub async fn owner_changes(&self, user_id: Uuid, limit: i64) -> Result<Vec<OwnerChangeRecord>, ServiceError> {
+        Ok(self.db.run(move |c| storage::owners::list_changes(c, user_id, limit)).await?)
     }
 }
 

@@ -49,15 +49,10 @@ impl Services {
             if let Some(e) = expires_at
                 && e <= Utc::now()
             {
-                return Err(ServiceError::invalid(
-                    "invalid_expiry",
-                    "`expires_at` must be in the future",
-                ));
+                return Err(ServiceError::invalid("invalid_expiry", "`expires_at` must be in the future"));
             }
             // Check before spending ~18 ms of CPU on the hash; checked again when storing.
-            self.db
-                .run(move |c| check_issuable(c, within, agent_id))
-                .await?;
+            self.db.run(move |c| check_issuable(c, within, agent_id)).await?;
             let token = AgentToken::generate();
             let hash = hash_secret(token.secret().to_string()).await?;
             let ctx2 = ctx.clone();
@@ -76,31 +71,18 @@ impl Services {
                         revoked_at: None,
                     };
                     storage::tokens::insert(conn, &info, &hash)?;
-                    let subject = Subject {
-                        token_id: Some(token_id),
-                        ..Subject::agent(Some(agent.owner_user_id), agent_id)
-                    };
+                    let subject =
+                        Subject { token_id: Some(token_id), ..Subject::agent(Some(agent.owner_user_id), agent_id) };
                     audit::allowed(conn, &ctx2, "token.issue", subject)?;
                     Ok::<_, ServiceError>(info)
                 })
                 .await?;
             Ok(IssuedToken { info, token })
         };
-        audit::audited(
-            &self.db,
-            ctx,
-            "token.issue",
-            subject(within, agent_id, None),
-            change,
-        )
-        .await
+        audit::audited(&self.db, ctx, "token.issue", subject(within, agent_id, None), change).await
     }
 
-    pub async fn list_tokens(
-        &self,
-        within: Within,
-        agent_id: Uuid,
-    ) -> Result<Vec<TokenInfo>, ServiceError> {
+    pub async fn list_tokens(&self, within: Within, agent_id: Uuid) -> Result<Vec<TokenInfo>, ServiceError> {
         self.db
             .run(move |c| {
                 find_within(c, within, agent_id)?;
@@ -131,13 +113,10 @@ impl Services {
                     let agent = find_within(conn, within, info.agent_id)
                         .map_err(|_| ServiceError::NotFound { what: "token" })?;
                     storage::tokens::revoke(conn, token_id, storage::now())?;
-                    let subject = Subject {
-                        token_id: Some(token_id),
-                        ..Subject::agent(Some(agent.owner_user_id), agent.id)
-                    };
+                    let subject =
+                        Subject { token_id: Some(token_id), ..Subject::agent(Some(agent.owner_user_id), agent.id) };
                     audit::allowed(conn, &ctx2, "token.revoke", subject)?;
-                    storage::tokens::find(conn, token_id)?
-                        .ok_or(ServiceError::NotFound { what: "token" })
+                    storage::tokens::find(conn, token_id)?.ok_or(ServiceError::NotFound { what: "token" })
                 })
                 .await?;
             if let Some(sessions) = &self.sessions {
@@ -158,8 +137,5 @@ fn subject(within: Within, agent_id: Uuid, token_id: Option<Uuid>) -> Subject {
         Within::Owner(o) => Some(o),
         Within::AnyOwner => None,
     };
-    Subject {
-        token_id,
-        ..Subject::agent(owner, agent_id)
-    }
+    Subject { token_id, ..Subject::agent(owner, agent_id) }
 }

@@ -74,19 +74,10 @@ pub fn list(conn: &mut DbConn, owner: Option<Uuid>) -> Result<Vec<Agent>, Storag
     if let Some(owner) = owner {
         q = q.filter(agents::owner_user_id.eq(owner.to_string()));
     }
-    q.order((agents::created_at.asc(), agents::id.asc()))
-        .load(conn)?
-        .into_iter()
-        .map(Agent::try_from)
-        .collect()
+    q.order((agents::created_at.asc(), agents::id.asc())).load(conn)?.into_iter().map(Agent::try_from).collect()
 }
 
-pub fn name_taken(
-    conn: &mut DbConn,
-    owner: Uuid,
-    name: &str,
-    except: Option<Uuid>,
-) -> Result<bool, StorageError> {
+pub fn name_taken(conn: &mut DbConn, owner: Uuid, name: &str, except: Option<Uuid>) -> Result<bool, StorageError> {
     let mut q = agents::table
         .filter(agents::owner_user_id.eq(owner.to_string()))
         .filter(agents::name.eq(name))
@@ -107,38 +98,23 @@ pub fn update_profile(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     diesel::update(agents::table.find(id.to_string()))
-        .set((
-            agents::name.eq(name),
-            agents::description.eq(description),
-            agents::updated_at.eq(now),
-        ))
+        .set((agents::name.eq(name), agents::description.eq(description), agents::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn revoke(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<(), StorageError> {
     diesel::update(agents::table.find(id.to_string()))
-        .set((
-            agents::status.eq(AgentStatus::Revoked.as_str()),
-            agents::revoked_at.eq(now),
-            agents::updated_at.eq(now),
-        ))
+        .set((agents::status.eq(AgentStatus::Revoked.as_str()), agents::revoked_at.eq(now), agents::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
 
 /// Records when agents were last seen; batched by the TokenSessions actor.
-pub fn touch_last_seen(
-    conn: &mut DbConn,
-    seen: &[(Uuid, NaiveDateTime)],
-) -> Result<(), StorageError> {
+pub fn touch_last_seen(conn: &mut DbConn, seen: &[(Uuid, NaiveDateTime)]) -> Result<(), StorageError> {
     for (id, at) in seen {
         diesel::update(agents::table.find(id.to_string()))
-            .filter(
-                agents::last_seen_at
-                    .is_null()
-                    .or(agents::last_seen_at.lt(*at)),
-            )
+            .filter(agents::last_seen_at.is_null().or(agents::last_seen_at.lt(*at)))
             .set(agents::last_seen_at.eq(*at))
             .execute(conn)?;
     }

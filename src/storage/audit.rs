@@ -61,9 +61,7 @@ pub struct AuditFilter {
 }
 
 pub fn list(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRecord>, StorageError> {
-    let mut q = audit_events::table
-        .select(AuditRow::as_select())
-        .into_boxed();
+    let mut q = audit_events::table.select(AuditRow::as_select()).into_boxed();
     if let Some(o) = f.owner_user_id {
         q = q.filter(audit_events::owner_user_id.eq(o.to_string()));
     }

@@ -28,8 +28,7 @@ pub fn establish(url: &DatabaseUrl) -> ConnectionResult<DbConn> {
         Backend::Postgres => PgConnection::establish(url.connect_string()).map(DbConn::Postgres),
         Backend::Sqlite => {
             let mut conn = SqliteConnection::establish(url.connect_string())?;
-            conn.batch_execute(SQLITE_PRAGMAS)
-                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+            conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
             Ok(DbConn::Sqlite(conn))
         }
     }

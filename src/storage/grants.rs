@@ -10,18 +10,13 @@ pub fn list_for_agent(conn: &mut DbConn, agent_id: Uuid) -> Result<Vec<Grant>, S
     let rows: Vec<(String, String, String)> = agent_grants::table
         .filter(agent_grants::agent_id.eq(agent_id.to_string()))
         .order(agent_grants::project_identifier.asc())
-        .select((
-            agent_grants::project_id,
-            agent_grants::project_identifier,
-            agent_grants::scopes,
-        ))
+        .select((agent_grants::project_id, agent_grants::project_identifier, agent_grants::scopes))
         .load(conn)?;
     rows.into_iter()
         .map(|(project_id, ident, scopes)| {
             Ok(Grant {
                 project_id: stored_uuid(&project_id)?,
-                project_identifier: ProjectIdentifier::parse(&ident)
-                    .map_err(StorageError::corrupt)?,
+                project_identifier: ProjectIdentifier::parse(&ident).map_err(StorageError::corrupt)?,
                 scopes: from_stored(&scopes).map_err(StorageError::corrupt)?,
             })
         })
@@ -35,8 +30,7 @@ pub fn replace(
     grants: &[Grant],
     now: chrono::NaiveDateTime,
 ) -> Result<(), StorageError> {
-    diesel::delete(agent_grants::table.filter(agent_grants::agent_id.eq(agent_id.to_string())))
-        .execute(conn)?;
+    diesel::delete(agent_grants::table.filter(agent_grants::agent_id.eq(agent_id.to_string()))).execute(conn)?;
     for g in grants {
         diesel::insert_into(agent_grants::table)
             .values((

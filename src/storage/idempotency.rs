@@ -34,18 +34,11 @@ pub fn claim(
     ttl: Duration,
 ) -> Result<Claim, StorageError> {
     let agent = agent_id.to_string();
-    let existing: Option<(String, String, Option<String>, NaiveDateTime, NaiveDateTime)> =
-        ik::table
-            .find((&agent, key))
-            .select((
-                ik::fingerprint,
-                ik::state,
-                ik::response,
-                ik::updated_at,
-                ik::expires_at,
-            ))
-            .first(conn)
-            .optional()?;
+    let existing: Option<(String, String, Option<String>, NaiveDateTime, NaiveDateTime)> = ik::table
+        .find((&agent, key))
+        .select((ik::fingerprint, ik::state, ik::response, ik::updated_at, ik::expires_at))
+        .first(conn)
+        .optional()?;
     if let Some((fp, state, response, updated_at, expires_at)) = existing {
         let expired = expires_at <= now;
         let stale_in_flight = state == "in_flight" && updated_at + IN_FLIGHT_LEASE <= now;
@@ -101,20 +94,14 @@ pub fn complete(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     diesel::update(ik::table.find((agent_id.to_string(), key)))
-        .set((
-            ik::state.eq("completed"),
-            ik::response.eq(response),
-            ik::updated_at.eq(now),
-        ))
+        .set((ik::state.eq("completed"), ik::response.eq(response), ik::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
 
 /// Gives a claimed key up after a failure, so a retry can run.
 pub fn release(conn: &mut DbConn, agent_id: Uuid, key: &str) -> Result<(), StorageError> {
-    diesel::delete(ik::table.find((agent_id.to_string(), key)))
-        .filter(ik::state.eq("in_flight"))
-        .execute(conn)?;
+    diesel::delete(ik::table.find((agent_id.to_string(), key))).filter(ik::state.eq("in_flight")).execute(conn)?;
     Ok(())
 }
 

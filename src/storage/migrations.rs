@@ -25,18 +25,13 @@ pub enum SchemaStatus {
     Newer(Vec<String>),
 }
 
-fn known_versions<DB: diesel::backend::Backend>(
-    source: &EmbeddedMigrations,
-) -> Result<BTreeSet<String>, StorageError>
+fn known_versions<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Result<BTreeSet<String>, StorageError>
 where
     EmbeddedMigrations: MigrationSource<DB>,
 {
-    let migrations: Vec<Box<dyn Migration<DB>>> = MigrationSource::<DB>::migrations(source)
-        .map_err(|e| StorageError::Migration(e.to_string()))?;
-    Ok(migrations
-        .iter()
-        .map(|m| m.name().version().to_string())
-        .collect())
+    let migrations: Vec<Box<dyn Migration<DB>>> =
+        MigrationSource::<DB>::migrations(source).map_err(|e| StorageError::Migration(e.to_string()))?;
+    Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
 }
 
 /// Compares the migrations the database has applied with those embedded here.
@@ -50,11 +45,7 @@ pub fn status(conn: &mut DbConn) -> Result<SchemaStatus, StorageError> {
         return Ok(SchemaStatus::Newer(newer));
     }
     let pending: Vec<String> = known.difference(&applied).cloned().collect();
-    if pending.is_empty() {
-        Ok(SchemaStatus::Current)
-    } else {
-        Ok(SchemaStatus::Pending(pending))
-    }
+    if pending.is_empty() { Ok(SchemaStatus::Current) } else { Ok(SchemaStatus::Pending(pending)) }
 }
 
 fn applied<DB, C>(conn: &mut C) -> Result<BTreeSet<String>, StorageError>

@@ -55,15 +55,11 @@ impl DatabaseUrl {
         };
         match scheme.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" => {
-                let parsed = url::Url::parse(raw)
-                    .map_err(|e| format!("is not a valid PostgreSQL URL ({e})"))?;
+                let parsed = url::Url::parse(raw).map_err(|e| format!("is not a valid PostgreSQL URL ({e})"))?;
                 if parsed.host_str().is_none_or(str::is_empty) && !raw.contains("host=") {
                     return Err("has no host; expected postgres://USER@HOST:PORT/DB".into());
                 }
-                Ok(Self {
-                    backend: Backend::Postgres,
-                    connect: raw.to_string(),
-                })
+                Ok(Self { backend: Backend::Postgres, connect: raw.to_string() })
             }
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -71,27 +67,16 @@ impl DatabaseUrl {
                     return Err("names no file; expected sqlite://PATH/TO/gateway.db".into());
                 }
                 if path.contains(":memory:") || path.starts_with("file:") {
-                    return Err(
-                        "must name a database file (in-memory and URI forms are not supported)"
-                            .into(),
-                    );
+                    return Err("must name a database file (in-memory and URI forms are not supported)".into());
                 }
-                Ok(Self {
-                    backend: Backend::Sqlite,
-                    connect: path.to_string(),
-                })
+                Ok(Self { backend: Backend::Sqlite, connect: path.to_string() })
             }
-            other => Err(format!(
-                "has the unknown scheme `{other}`; expected postgres://, postgresql:// or sqlite://"
-            )),
+            other => Err(format!("has the unknown scheme `{other}`; expected postgres://, postgresql:// or sqlite://")),
         }
     }
 
     pub fn sqlite_file(path: &Path) -> Self {
-        Self {
-            backend: Backend::Sqlite,
-            connect: path.to_string_lossy().into_owned(),
-        }
+        Self { backend: Backend::Sqlite, connect: path.to_string_lossy().into_owned() }
     }
 
     pub fn backend(&self) -> Backend {
@@ -140,9 +125,7 @@ pub enum StorageError {
     Interact(String),
     #[error("migration failed: {0}")]
     Migration(String),
-    #[error(
-        "the database schema is newer than this binary (unknown migrations: {0}); upgrade the gateway"
-    )]
+    #[error("the database schema is newer than this binary (unknown migrations: {0}); upgrade the gateway")]
     SchemaTooNew(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -180,10 +163,7 @@ impl Db {
             && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.is_dir()
         {
-            return Err(StorageError::Unavailable(format!(
-                "SQLite directory {} does not exist",
-                dir.display()
-            )));
+            return Err(StorageError::Unavailable(format!("SQLite directory {} does not exist", dir.display())));
         }
         let pool = DbPool::builder(DbManager::new(url.clone()))
             .max_size(max_size)
@@ -195,10 +175,7 @@ impl Db {
             })
             .build()
             .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        let db = Self {
-            pool,
-            backend: url.backend(),
-        };
+        let db = Self { pool, backend: url.backend() };
         db.run(|_| Ok::<_, StorageError>(())).await?;
         Ok(db)
     }
@@ -215,9 +192,7 @@ impl Db {
         E: From<StorageError> + Send + 'static,
     {
         let conn = self.pool.get().await.map_err(|e| E::from(pool_error(e)))?;
-        conn.interact(f)
-            .await
-            .map_err(|e| E::from(StorageError::Interact(e.to_string())))?
+        conn.interact(f).await.map_err(|e| E::from(StorageError::Interact(e.to_string())))?
     }
 
     /// Runs `f` in a write transaction (see [`DbConn::write_tx`]).

@@ -111,19 +111,8 @@ pub struct OwnerChangeRecord {
     pub new_value: String,
 }
 
-pub fn list_changes(
-    conn: &mut DbConn,
-    user_id: Uuid,
-    limit: i64,
-) -> Result<Vec<OwnerChangeRecord>, StorageError> {
-    let rows: Vec<(
-        NaiveDateTime,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-    )> = owner_changes::table
+pub fn list_changes(conn: &mut DbConn, user_id: Uuid, limit: i64) -> Result<Vec<OwnerChangeRecord>, StorageError> {
+    let rows: Vec<(NaiveDateTime, String, String, String, Option<String>, String)> = owner_changes::table
         .filter(owner_changes::owner_user_id.eq(user_id.to_string()))
         .order(owner_changes::changed_at.desc())
         .limit(limit)
@@ -138,15 +127,13 @@ pub fn list_changes(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(at, request_id, source, field, old_value, new_value)| OwnerChangeRecord {
-                changed_at: utc(at),
-                request_id,
-                source,
-                field,
-                old_value,
-                new_value,
-            },
-        )
+        .map(|(at, request_id, source, field, old_value, new_value)| OwnerChangeRecord {
+            changed_at: utc(at),
+            request_id,
+            source,
+            field,
+            old_value,
+            new_value,
+        })
         .collect())
 }

@@ -78,11 +78,7 @@ pub fn revoke(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<bool, S
 }
 
 /// Revokes every live token of an agent; returns their ids.
-pub fn revoke_all_for_agent(
-    conn: &mut DbConn,
-    agent_id: Uuid,
-    now: NaiveDateTime,
-) -> Result<Vec<Uuid>, StorageError> {
+pub fn revoke_all_for_agent(conn: &mut DbConn, agent_id: Uuid, now: NaiveDateTime) -> Result<Vec<Uuid>, StorageError> {
     let live: Vec<String> = agent_tokens::table
         .filter(agent_tokens::agent_id.eq(agent_id.to_string()))
         .filter(agent_tokens::revoked_at.is_null())
@@ -112,23 +108,10 @@ pub struct TokenAuthRecord {
     pub owner_codex_agents: bool,
 }
 
-type AuthRow = (
-    String,
-    String,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-);
+type AuthRow =
+    (String, String, Option<NaiveDateTime>, Option<NaiveDateTime>, String, String, String, String, String, bool);
 
-pub fn auth_record(
-    conn: &mut DbConn,
-    token_id: Uuid,
-) -> Result<Option<TokenAuthRecord>, StorageError> {
+pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
     let row: Option<AuthRow> = agent_tokens::table
         .inner_join(agents::table.inner_join(owners::table))
         .filter(agent_tokens::id.eq(token_id.to_string()))
@@ -146,19 +129,7 @@ pub fn auth_record(
         ))
         .first(conn)
         .optional()?;
-    let Some((
-        id,
-        hash,
-        expires,
-        revoked,
-        agent_id,
-        agent_name,
-        agent_status,
-        owner,
-        owner_status,
-        codex,
-    )) = row
-    else {
+    let Some((id, hash, expires, revoked, agent_id, agent_name, agent_status, owner, owner_status, codex)) = row else {
         return Ok(None);
     };
     Ok(Some(TokenAuthRecord {
@@ -176,17 +147,10 @@ pub fn auth_record(
 }
 
 /// Records when tokens were last used; batched by the TokenSessions actor.
-pub fn touch_last_used(
-    conn: &mut DbConn,
-    used: &[(Uuid, NaiveDateTime)],
-) -> Result<(), StorageError> {
+pub fn touch_last_used(conn: &mut DbConn, used: &[(Uuid, NaiveDateTime)]) -> Result<(), StorageError> {
     for (id, at) in used {
         diesel::update(agent_tokens::table.find(id.to_string()))
-            .filter(
-                agent_tokens::last_used_at
-                    .is_null()
-                    .or(agent_tokens::last_used_at.lt(*at)),
-            )
+            .filter(agent_tokens::last_used_at.is_null().or(agent_tokens::last_used_at.lt(*at)))
             .set(agent_tokens::last_used_at.eq(*at))
             .execute(conn)?;
     }

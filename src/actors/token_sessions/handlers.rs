@@ -75,16 +75,21 @@ async fn load(db: Db, token_id: Uuid) -> Result<Loaded, StorageError> {
 /// Why a stored token may not be used now, if it may not. Decided on the state read for
 /// this request, never on a cached copy.
 fn liveness_error(r: &TokenAuthRecord, now: chrono::DateTime<Utc>) -> Option<AuthError> {
+    // Most general cause first: a revoked agent's tokens are revoked too, and the
+    // useful answer is that the agent is gone.
+    if r.agent_status != AgentStatus::Active {
+        return Some(AuthError::AgentRevoked);
+    }
+    if let Some(denial) = access_denial(Some((r.owner_status, r.owner_codex_agents))) {
+        return Some(AuthError::OwnerDenied(denial));
+    }
     if r.revoked {
         return Some(AuthError::TokenRevoked);
     }
     if r.expires_at.is_some_and(|e| e <= now) {
         return Some(AuthError::TokenExpired);
     }
-    if r.agent_status != AgentStatus::Active {
-        return Some(AuthError::AgentRevoked);
-    }
-    access_denial(Some((r.owner_status, r.owner_codex_agents))).map(AuthError::OwnerDenied)
+    None
 }
 
 pub(super) async fn write_usage(
@@ -121,11 +126,17 @@ impl TokenSessions {
         }
     }
 
-    /// Runs argon2 for this token and secret, or joins a run already under way.
+    fn is_verified(&self, token_id: Uuid, digest: &[u8; 32]) -> bool {
+        self.verified.get(&token_id).is_some_and(|v| bool::from(v.digest.ct_eq(digest)))
+    }
+
+    /// Runs argon2 for this token and secret, or joins a run already under way. A
+    /// successful run is cached the moment it completes, before any waiter resumes, so
+    /// a request arriving in between finds it and runs nothing.
     fn verify(
         &mut self,
         token: &AgentToken,
-        phc: String,
+        record: &TokenAuthRecord,
         ctx: &mut Context<Self>,
     ) -> LocalBoxActorFuture<Self, Result<bool, AuthError>> {
         let key = (token.id(), token.secret_digest());
@@ -134,16 +145,20 @@ impl TokenSessions {
             waiters.push(tx);
         } else {
             if self.queued >= self.limits.queued_verifications {
-                return actix::fut::ready(Err(AuthError::Busy {
-                    retry_after_secs: 1,
-                }))
-                .boxed_local();
+                return actix::fut::ready(Err(AuthError::Busy { retry_after_secs: 1 })).boxed_local();
             }
             self.in_flight.insert(key, vec![tx]);
             self.queued += 1;
             self.verifications += 1;
             let slots = self.verify_slots.clone();
             let secret = token.secret().to_string();
+            let phc = record.secret_hash.clone();
+            let entry = Verified {
+                digest: key.1,
+                agent_id: record.agent_id,
+                owner_user_id: record.owner_user_id,
+                expires_at: record.expires_at,
+            };
             ctx.spawn(
                 async move {
                     let _permit = slots.acquire_owned().await;
@@ -152,6 +167,10 @@ impl TokenSessions {
                 .into_actor(self)
                 .map(move |result, act, _| {
                     act.queued = act.queued.saturating_sub(1);
+                    if let Ok(true) = result {
+                        act.by_token.clear(&key.0);
+                        act.verified.insert(key.0, entry);
+                    }
                     for waiter in act.in_flight.remove(&key).unwrap_or_default() {
                         let _ = waiter.send(result.clone());
                     }
@@ -177,10 +196,7 @@ impl Handler<Authenticate> for TokenSessions {
         let Authenticate { token, client } = msg;
         let token_id = token.id();
         let digest = token.secret_digest();
-        let known_good = self
-            .verified
-            .get(&token_id)
-            .is_some_and(|v| bool::from(v.digest.ct_eq(&digest)));
+        let known_good = self.is_verified(token_id, &digest);
 
         // Limits apply only where argon2 would run: a verified token is never held up
         // by someone else's failures from the same address.
@@ -190,57 +206,39 @@ impl Handler<Authenticate> for TokenSessions {
                 .and_then(|ip| self.by_address.blocked_for(&ip, now))
                 .or_else(|| self.by_token.blocked_for(&token_id, now));
             if let Some(retry_after_secs) = blocked {
-                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures {
-                    retry_after_secs,
-                })));
+                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
             }
         }
 
         let db = self.db.clone();
-        Box::pin(
-            load(db, token_id)
-                .into_actor(self)
-                .then(move |loaded, act, ctx| {
-                    let (record, grants) = match loaded {
-                        Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
-                        Ok(None) => {
-                            act.record_failure(token_id, client);
-                            return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
-                        }
-                        Ok(Some(found)) => found,
-                    };
-                    if let Some(refusal) = liveness_error(&record, Utc::now()) {
-                        act.verified.remove(&token_id);
-                        return actix::fut::ready(Err(refusal)).boxed_local();
+        Box::pin(load(db, token_id).into_actor(self).then(move |loaded, act, ctx| {
+            let (record, grants) = match loaded {
+                Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
+                Ok(None) => {
+                    act.record_failure(token_id, client);
+                    return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
+                }
+                Ok(Some(found)) => found,
+            };
+            if let Some(refusal) = liveness_error(&record, Utc::now()) {
+                act.verified.remove(&token_id);
+                return actix::fut::ready(Err(refusal)).boxed_local();
+            }
+            // Checked again: a verification may have completed while we read.
+            if known_good || act.is_verified(token_id, &digest) {
+                return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
+            }
+            act.verify(&token, &record, ctx)
+                .map(move |verified, act, _| match verified {
+                    Ok(true) => Ok(act.principal(record, grants)),
+                    Ok(false) => {
+                        act.record_failure(token_id, client);
+                        Err(AuthError::InvalidToken)
                     }
-                    if known_good {
-                        return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
-                    }
-                    let phc = record.secret_hash.clone();
-                    act.verify(&token, phc, ctx)
-                        .map(move |verified, act, _| match verified {
-                            Ok(true) => {
-                                act.by_token.clear(&token_id);
-                                act.verified.insert(
-                                    token_id,
-                                    Verified {
-                                        digest,
-                                        agent_id: record.agent_id,
-                                        owner_user_id: record.owner_user_id,
-                                        expires_at: record.expires_at,
-                                    },
-                                );
-                                Ok(act.principal(record, grants))
-                            }
-                            Ok(false) => {
-                                act.record_failure(token_id, client);
-                                Err(AuthError::InvalidToken)
-                            }
-                            Err(e) => Err(e),
-                        })
-                        .boxed_local()
-                }),
-        )
+                    Err(e) => Err(e),
+                })
+                .boxed_local()
+        }))
     }
 }
 
@@ -283,11 +281,7 @@ impl Handler<Stats> for TokenSessions {
     fn handle(&mut self, _: Stats, _: &mut Context<Self>) -> Self::Result {
         let now = Utc::now();
         // Expired entries are dropped on sight; liveness is checked per request anyway.
-        self.verified
-            .retain(|_, v| v.expires_at.is_none_or(|e| e > now));
-        MessageResult(StatsReply {
-            verifications: self.verifications,
-            cached_tokens: self.verified.len(),
-        })
+        self.verified.retain(|_, v| v.expires_at.is_none_or(|e| e > now));
+        MessageResult(StatsReply { verifications: self.verifications, cached_tokens: self.verified.len() })
     }
 }

@@ -12,30 +12,21 @@ pub struct FailureLimiter<K> {
 
 impl<K: Eq + Hash + Copy> FailureLimiter<K> {
     pub fn new(max: u32, window: Duration) -> Self {
-        Self {
-            max,
-            window,
-            windows: HashMap::new(),
-        }
+        Self { max, window, windows: HashMap::new() }
     }
 
     /// Seconds until `key` may try again, if it has used up its failures.
     pub fn blocked_for(&self, key: &K, now: Instant) -> Option<u64> {
         let (start, count) = self.windows.get(key)?;
         let elapsed = now.duration_since(*start);
-        if *count >= self.max && elapsed < self.window {
-            Some((self.window - elapsed).as_secs().max(1))
-        } else {
-            None
-        }
+        if *count >= self.max && elapsed < self.window { Some((self.window - elapsed).as_secs().max(1)) } else { None }
     }
 
     pub fn record(&mut self, key: K, now: Instant) {
         // Keep memory bounded under a flood of distinct keys: drop expired windows.
         if self.windows.len() > 10_000 {
             let window = self.window;
-            self.windows
-                .retain(|_, (start, _)| now.duration_since(*start) < window);
+            self.windows.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
         let entry = self.windows.entry(key).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {

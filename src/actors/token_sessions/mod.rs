@@ -24,9 +24,7 @@ use uuid::Uuid;
 
 use crate::model::{AccessDenial, Grant};
 use crate::storage::{Db, StorageError};
-pub use handlers::{
-    Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply,
-};
+pub use handlers::{Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply};
 use limiter::FailureLimiter;
 
 /// Limits on failed verifications and on argon2 work.
@@ -47,9 +45,7 @@ pub struct AuthLimits {
 
 impl Default for AuthLimits {
     fn default() -> Self {
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
             failures_per_token: 5,
             failures_per_address: 20,
@@ -144,10 +140,7 @@ impl TokenSessions {
     }
 
     fn take_pending_usage(&mut self) -> (Vec<(Uuid, NaiveDateTime)>, Vec<(Uuid, NaiveDateTime)>) {
-        (
-            self.last_used.drain().collect(),
-            self.last_seen.drain().collect(),
-        )
+        (self.last_used.drain().collect(), self.last_seen.drain().collect())
     }
 }
 

@@ -9,11 +9,7 @@ use crate::model::ScopeSet;
 /// The calling agent: identity, owner, granted projects and the scopes in each.
 pub async fn whoami(caller: AgentCaller) -> HttpResponse {
     let p = &caller.principal;
-    let all_scopes: ScopeSet = p
-        .grants
-        .iter()
-        .flat_map(|g| g.scopes.iter().copied())
-        .collect();
+    let all_scopes: ScopeSet = p.grants.iter().flat_map(|g| g.scopes.iter().copied()).collect();
     HttpResponse::Ok().json(json!({
         "agent": { "id": p.agent_id, "name": p.agent_name },
         "owner_user_id": p.owner_user_id,

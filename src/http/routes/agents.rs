@@ -24,11 +24,7 @@ pub struct GrantBody {
 
 impl From<GrantBody> for GrantRequest {
     fn from(g: GrantBody) -> Self {
-        GrantRequest {
-            project_id: g.project_id,
-            project_identifier: g.project_identifier,
-            scopes: g.scopes,
-        }
+        GrantRequest { project_id: g.project_id, project_identifier: g.project_identifier, scopes: g.scopes }
     }
 }
 
@@ -49,15 +45,9 @@ pub async fn create(
     body: web::Json<CreateAgent>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let new = NewAgent {
-        name: b.name,
-        description: b.description,
-        grants: b.grants.into_iter().map(Into::into).collect(),
-    };
-    let view = state
-        .services
-        .create_agent(&ctx, owner.into_inner(), new)
-        .await?;
+    let new =
+        NewAgent { name: b.name, description: b.description, grants: b.grants.into_iter().map(Into::into).collect() };
+    let view = state.services.create_agent(&ctx, owner.into_inner(), new).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -66,10 +56,7 @@ pub async fn list(
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let agents = state
-        .services
-        .list_agents(Within::Owner(owner.into_inner()))
-        .await?;
+    let agents = state.services.list_agents(Within::Owner(owner.into_inner())).await?;
     Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
 }
 
@@ -98,21 +85,10 @@ pub async fn update(
     let (owner, agent) = path.into_inner();
     let b = body.into_inner();
     if b.name.is_none() && b.description.is_none() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "send at least one of `name`, `description`",
-        ));
+        return Err(ApiError::bad_request("invalid_body", "send at least one of `name`, `description`"));
     }
-    let patch = AgentPatch {
-        name: b.name,
-        description: b.description,
-    };
-    Ok(HttpResponse::Ok().json(
-        state
-            .services
-            .update_agent(&ctx, Within::Owner(owner), agent, patch)
-            .await?,
-    ))
+    let patch = AgentPatch { name: b.name, description: b.description };
+    Ok(HttpResponse::Ok().json(state.services.update_agent(&ctx, Within::Owner(owner), agent, patch).await?))
 }
 
 pub async fn revoke(
@@ -121,12 +97,7 @@ pub async fn revoke(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    Ok(HttpResponse::Ok().json(
-        state
-            .services
-            .revoke_agent(&ctx, Within::Owner(owner), agent)
-            .await?,
-    ))
+    Ok(HttpResponse::Ok().json(state.services.revoke_agent(&ctx, Within::Owner(owner), agent).await?))
 }
 
 pub async fn grants(
@@ -152,15 +123,7 @@ pub async fn replace_grants(
     body: web::Json<ReplaceGrants>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let requests = body
-        .into_inner()
-        .grants
-        .into_iter()
-        .map(Into::into)
-        .collect();
-    let grants = state
-        .services
-        .replace_grants(&ctx, Within::Owner(owner), agent, requests)
-        .await?;
+    let requests = body.into_inner().grants.into_iter().map(Into::into).collect();
+    let grants = state.services.replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
     Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
 }

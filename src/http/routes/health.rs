@@ -13,22 +13,19 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers and its schema is the one this binary expects.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let not_ready =
-        |reason: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason);
+    let not_ready = |reason: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason);
     match state.db.schema_status().await {
         Ok(SchemaStatus::Current) => Ok(HttpResponse::Ok().json(json!({
             "status": "ready",
             "database": state.db.backend().to_string(),
             "schema": "current",
         }))),
-        Ok(SchemaStatus::Pending(v)) => Err(not_ready(format!(
-            "database schema is behind: pending migrations {}",
-            v.join(", ")
-        ))),
-        Ok(SchemaStatus::Newer(v)) => Err(not_ready(format!(
-            "database schema is newer than this binary: {}",
-            v.join(", ")
-        ))),
+        Ok(SchemaStatus::Pending(v)) => {
+            Err(not_ready(format!("database schema is behind: pending migrations {}", v.join(", "))))
+        }
+        Ok(SchemaStatus::Newer(v)) => {
+            Err(not_ready(format!("database schema is newer than this binary: {}", v.join(", "))))
+        }
         Err(e) => Err(not_ready(format!("database unreachable: {e}"))),
     }
 }

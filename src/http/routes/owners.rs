@@ -33,10 +33,7 @@ pub async fn upsert(
     if let Some(bad) = body.entitlements.iter().find(|e| !is_entitlement_name(e)) {
         return Err(ApiError::bad_request(
             "invalid_body",
-            format!(
-                "entitlement `{}` is not a module name (lowercase letters, digits, `_`)",
-                bad.escape_debug()
-            ),
+            format!("entitlement `{}` is not a module name (lowercase letters, digits, `_`)", bad.escape_debug()),
         ));
     }
     let projection = OwnerProjection {
@@ -51,9 +48,7 @@ pub async fn upsert(
 }
 
 fn is_entitlement_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 pub async fn get(
@@ -84,10 +79,7 @@ fn limit(q: &ListQuery) -> Result<i64, ApiError> {
     match q.limit {
         None => Ok(100),
         Some(n @ 1..=500) => Ok(i64::from(n)),
-        Some(n) => Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit {n} is out of range 1..=500"),
-        )),
+        Some(n) => Err(ApiError::bad_request("invalid_query", format!("limit {n} is out of range 1..=500"))),
     }
 }
 
@@ -97,10 +89,7 @@ pub async fn changes(
     owner: web::Path<Uuid>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = state
-        .services
-        .owner_changes(owner.into_inner(), limit(&q)?)
-        .await?;
+    let changes = state.services.owner_changes(owner.into_inner(), limit(&q)?).await?;
     Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
 }
 
@@ -117,9 +106,6 @@ pub async fn audit(
         request_id: None,
         limit: limit(&q)?,
     };
-    let events = state
-        .db
-        .run(move |c| crate::storage::audit::list(c, &filter))
-        .await?;
+    let events = state.db.run(move |c| crate::storage::audit::list(c, &filter)).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events })))
 }

@@ -1,0 +1,249 @@
+//! Test harness: a fresh database per test on either backend, the gateway app on a
+//! real loopback port, and helpers to drive the internal and agent APIs.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::{HttpServer, web};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use nodedc_agent_gateway::actors::TokenSessions;
+use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats, StatsReply};
+use nodedc_agent_gateway::auth::InternalToken;
+use nodedc_agent_gateway::http::{self, AppState};
+use nodedc_agent_gateway::service::Services;
+use nodedc_agent_gateway::storage::{Backend, DatabaseUrl, Db};
+
+pub const INTERNAL_TOKEN: &str = "test-internal-token-0123456789-abcdefghijklmnop";
+
+/// PostgreSQL server the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("NODEDC_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh, empty database, removed when dropped.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pub raw_url: String,
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let path = dir.path().join("gateway.db");
+                let raw_url = format!("sqlite://{}", path.display());
+                Self { url: DatabaseUrl::parse(&raw_url).unwrap(), raw_url, backend, dir, pg_name: None }
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("gw_test_{}", Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin)
+                    .unwrap_or_else(|e| panic!("PostgreSQL must be running for the tests ({admin}): {e}"));
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                let raw_url = format!("{base}/{name}");
+                Self { url: DatabaseUrl::parse(&raw_url).unwrap(), raw_url, backend, dir, pg_name: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut conn) = PgConnection::establish(&postgres_admin_url())
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+        }
+    }
+}
+
+/// The gateway app, in process, on a loopback port.
+pub struct TestApp {
+    pub db: Db,
+    pub services: Services,
+    pub sessions: Addr<TokenSessions>,
+    pub addr: SocketAddr,
+    pub client: awc::Client,
+    pub test_db: TestDb,
+    server: actix_web::dev::ServerHandle,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// The stable error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, AuthLimits::default(), 64 * 1024).await
+    }
+
+    pub async fn start_with(backend: Backend, limits: AuthLimits, max_body: usize) -> Self {
+        let test_db = TestDb::new(backend);
+        let db = Db::connect(&test_db.url, 4).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        let sessions = TokenSessions::start_supervised(db.clone(), limits);
+        let services = Services { db: db.clone(), sessions: Some(sessions.clone()) };
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            services: services.clone(),
+            sessions: sessions.clone(),
+            internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
+            public_url: "http://gateway.test".to_string(),
+        });
+        let server = HttpServer::new(move || http::build(state.clone(), max_body))
+            .workers(1)
+            .disable_signals()
+            .bind("127.0.0.1:0")
+            .expect("bind");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        Self { db, services, sessions, addr, client, test_db, server: handle }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Resp {
+        let method = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(b) = bearer {
+            req = req.insert_header(("Authorization", format!("Bearer {b}")));
+        }
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        let mut res = res.expect("request");
+        let bytes = res.body().limit(4 * 1024 * 1024).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// A call on the internal API with the internal token.
+    pub async fn internal(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        self.send(method, &format!("/api/internal/v1{path}"), Some(INTERNAL_TOKEN), body).await
+    }
+
+    pub async fn upsert_owner(&self, owner: Uuid, status: &str, codex: bool) -> Resp {
+        let ents: Vec<&str> = if codex { vec!["codex_agents", "tasker"] } else { vec!["tasker"] };
+        self.internal(
+            "PUT",
+            &format!("/owners/{owner}"),
+            Some(json!({ "display_name": "Owner", "status": status, "entitlements": ents })),
+        )
+        .await
+    }
+
+    /// An entitled owner with one agent (granted project WEB read + create) and a token.
+    pub async fn agent_with_token(&self) -> Fixture {
+        let owner = Uuid::new_v4();
+        assert_eq!(self.upsert_owner(owner, "active", true).await.status, 200);
+        let project = Uuid::new_v4();
+        let r = self
+            .internal(
+                "POST",
+                &format!("/owners/{owner}/agents"),
+                Some(json!({
+                    "name": format!("bot-{}", &Uuid::new_v4().simple().to_string()[..6]),
+                    "grants": [{ "project_id": project, "project_identifier": "WEB", "scopes": ["issue:read", "issue:create"] }]
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let agent: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+        let t = self
+            .internal("POST", &format!("/owners/{owner}/agents/{agent}/tokens"), Some(json!({"label": "test"})))
+            .await;
+        assert_eq!(t.status, 201, "{}", t.text);
+        Fixture {
+            owner,
+            agent,
+            project,
+            token: t.body["token"].as_str().unwrap().to_string(),
+            token_id: t.body["token_info"]["id"].as_str().unwrap().parse().unwrap(),
+        }
+    }
+
+    pub async fn whoami(&self, token: &str) -> Resp {
+        self.send("GET", "/api/v1/agent-session", Some(token), None).await
+    }
+
+    pub async fn stats(&self) -> StatsReply {
+        self.sessions.send(Stats).await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(false).await;
+        self.db.close();
+    }
+}
+
+pub struct Fixture {
+    pub owner: Uuid,
+    pub agent: Uuid,
+    pub project: Uuid,
+    pub token: String,
+    pub token_id: Uuid,
+}
+
+/// Runs a test body so that, if it panics, everything it holds (the pool above all) is
+/// dropped while the runtime is still alive, and the panic is then re-raised.
+pub async fn run_in_runtime(body: impl std::future::Future<Output = ()>) {
+    use futures_util::FutureExt;
+    if let Err(panic) = std::panic::AssertUnwindSafe(body).catch_unwind().await {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Declares each listed `async fn NAME(backend: Backend)` as a test on SQLite and on
+/// PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::super::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Sqlite)).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::super::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Postgres)).await
+                }
+            )+
+        }
+    };
+}

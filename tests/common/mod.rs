@@ -233,7 +233,7 @@ macro_rules! on_both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::super::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Sqlite)).await
+                    crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Sqlite)).await
                 }
             )+
         }
@@ -241,7 +241,7 @@ macro_rules! on_both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    super::super::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Postgres)).await
+                    crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Postgres)).await
                 }
             )+
         }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
@@ -119,10 +119,45 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_path", format!("a path segment is not valid: {detail} (ids are UUIDs)")).into()
 }
 
-pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let detail = match &err {
-        QueryPayloadError::Deserialize(e) => e.to_string(),
-        other => other.to_string(),
-    };
-    ApiError::bad_request("invalid_query", format!("the query string is not valid: {detail}")).into()
+/// Why a value did not deserialize, naming where: `grants[0].project_id: UUID parsing
+/// failed…` rather than a bare serde message.
+fn describe<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    if path == "." || path.is_empty() { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) }
+}
+
+/// A JSON body: syntax, media type and size are checked by actix's JSON extractor
+/// (answered by [`json_error`]); the shape is then checked here, naming the field.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            serde_path_to_error::deserialize(value).map(Body).map_err(|e| {
+                ApiError::bad_request("invalid_body", format!("the JSON body is not acceptable: {}", describe(e)))
+                    .into()
+            })
+        })
+    }
+}
+
+/// A query string, checked naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = form_urlencoded::parse(req.query_string().as_bytes());
+        let de = serde_urlencoded::Deserializer::new(parsed);
+        std::future::ready(serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
+            ApiError::bad_request("invalid_query", format!("the query string is not valid: {}", describe(e)))
+        }))
+    }
 }

@@ -47,7 +47,6 @@ pub fn build(
         .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_error))
         .app_data(web::PayloadConfig::default().limit(max_body_bytes))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
-        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .configure(routes::configure)
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed))

@@ -207,6 +207,14 @@ impl TestApp {
     }
 }
 
+impl Drop for TestApp {
+    /// A failed test drops the app mid-way: close the pool now, inside the runtime, so
+    /// no pooled connection is dropped after the runtime is gone.
+    fn drop(&mut self) {
+        self.db.close();
+    }
+}
+
 pub struct Fixture {
     pub owner: Uuid,
     pub agent: Uuid,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::InternalCaller;
+use crate::http::extract::{Body, InternalCaller};
 use crate::model::{ProjectIdentifier, Scope};
 use crate::service::Within;
 use crate::service::agents::{AgentPatch, GrantRequest, NewAgent};
@@ -42,9 +42,9 @@ pub async fn create(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    body: web::Json<CreateAgent>,
+    Body(body): Body<CreateAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let b = body;
     let new =
         NewAgent { name: b.name, description: b.description, grants: b.grants.into_iter().map(Into::into).collect() };
     let view = state.services.create_agent(&ctx, owner.into_inner(), new).await?;
@@ -80,10 +80,10 @@ pub async fn update(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<UpdateAgent>,
+    Body(body): Body<UpdateAgent>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let b = body.into_inner();
+    let b = body;
     if b.name.is_none() && b.description.is_none() {
         return Err(ApiError::bad_request("invalid_body", "send at least one of `name`, `description`"));
     }
@@ -120,10 +120,10 @@ pub async fn replace_grants(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<ReplaceGrants>,
+    Body(body): Body<ReplaceGrants>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let requests = body.into_inner().grants.into_iter().map(Into::into).collect();
+    let requests = body.grants.into_iter().map(Into::into).collect();
     let grants = state.services.replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
     Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
 }

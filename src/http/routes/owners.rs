@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::InternalCaller;
+use crate::http::extract::{Body, InternalCaller, Query};
 use crate::model::OwnerStatus;
 use crate::service::owners::OwnerProjection;
 use crate::storage::audit::AuditFilter;
@@ -27,9 +27,9 @@ pub async fn upsert(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    body: web::Json<UpsertOwner>,
+    Body(body): Body<UpsertOwner>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let body = body;
     if let Some(bad) = body.entitlements.iter().find(|e| !is_entitlement_name(e)) {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -87,7 +87,7 @@ pub async fn changes(
     _: InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    q: web::Query<ListQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = state.services.owner_changes(owner.into_inner(), limit(&q)?).await?;
     Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
@@ -98,7 +98,7 @@ pub async fn audit(
     _: InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    q: web::Query<ListQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = AuditFilter {
         owner_user_id: Some(owner.into_inner()),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::codex;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::extract::InternalCaller;
+use crate::http::extract::{Body, InternalCaller};
 use crate::service::Within;
 
 #[derive(Deserialize)]
@@ -27,10 +27,10 @@ pub async fn issue(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<IssueToken>,
+    Body(body): Body<IssueToken>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent_id) = path.into_inner();
-    let b = body.into_inner();
+    let b = body;
     let expires_at = match (b.expires_at, b.expires_in_days) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request("invalid_body", "send `expires_at` or `expires_in_days`, not both"));

@@ -91,10 +91,8 @@ async fn concurrent_writers_never_see_locked(backend: Backend) {
     for r in &results {
         assert!(r.is_ok(), "{r:?}");
     }
-    let n: i64 = db
-        .run(|c| Ok::<_, StorageError>(storage::schema::owners::table.count().get_result(c)?))
-        .await
-        .unwrap();
+    let n: i64 =
+        db.run(|c| Ok::<_, StorageError>(storage::schema::owners::table.count().get_result(c)?)).await.unwrap();
     assert_eq!(n, 32);
     db.close();
 }

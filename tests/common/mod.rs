@@ -2,6 +2,8 @@
 //! real loopback port, and helpers to drive the internal and agent APIs.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -25,6 +25,7 @@ on_both_backends!(
     malformed_tokens_never_reach_the_database,
     failed_verifications_are_limited_per_token,
     failed_authentications_are_limited_per_address,
+    a_concurrent_burst_cannot_outrun_the_failure_limit,
     expired_token_is_refused,
     last_used_is_recorded_in_batches,
     missing_or_garbled_authorization_gets_a_bearer_challenge,
@@ -240,6 +241,24 @@ async fn failed_authentications_are_limited_per_address(backend: Backend) {
     assert_eq!(&codes[..5], ["invalid_token"; 5]);
     assert!(codes[5..].iter().all(|c| c == "too_many_auth_failures"), "{codes:?}");
     assert_eq!(app.whoami(&f.token).await.status, 200, "a verified token passes");
+    app.stop().await;
+}
+
+async fn a_concurrent_burst_cannot_outrun_the_failure_limit(backend: Backend) {
+    let limits = AuthLimits { failures_per_token: 1000, failures_per_address: 4, ..AuthLimits::default() };
+    let app = TestApp::start_with(backend, limits, 64 * 1024).await;
+    let mut victims = Vec::new();
+    for _ in 0..8 {
+        victims.push(app.agent_with_token().await.token);
+    }
+    let before = app.stats().await.verifications;
+    // 40 at once, over 8 real token ids: all pass the first check together, before any
+    // failure is recorded. The limit is charged where argon2 starts, so it still holds.
+    let burst = join_all((0..40).map(|i| app.whoami_owned(wrong_secret_for(&victims[i % 8])))).await;
+    let ran = app.stats().await.verifications - before;
+    assert!(ran <= 4, "{ran} argon2 runs for a limit of 4");
+    assert!(burst.iter().all(|r| matches!(r.code(), "invalid_token" | "too_many_auth_failures" | "auth_busy")));
+    assert_eq!(burst.iter().filter(|r| r.code() == "invalid_token").count() as u64, ran);
     app.stop().await;
 }
 

@@ -199,6 +199,10 @@ impl TestApp {
         self.send("GET", "/api/v1/agent-session", Some(token), None).await
     }
 
+    pub async fn whoami_owned(&self, token: String) -> Resp {
+        self.whoami(&token).await
+    }
+
     pub async fn stats(&self) -> StatsReply {
         self.sessions.send(Stats).await.unwrap()
     }
@@ -243,7 +247,7 @@ macro_rules! on_both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Sqlite)).await
+                    $crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Sqlite)).await
                 }
             )+
         }
@@ -251,7 +255,7 @@ macro_rules! on_both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Postgres)).await
+                    $crate::common::run_in_runtime(super::$name(nodedc_agent_gateway::storage::Backend::Postgres)).await
                 }
             )+
         }

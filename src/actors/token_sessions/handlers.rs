@@ -118,6 +118,14 @@ impl TokenSessions {
         }
     }
 
+    /// Seconds to wait, if this address or token id has used up its failures.
+    fn blocked(&self, token_id: Uuid, client: Option<IpAddr>) -> Option<u64> {
+        let now = Instant::now();
+        client
+            .and_then(|ip| self.by_address.blocked_for(&ip, now))
+            .or_else(|| self.by_token.blocked_for(&token_id, now))
+    }
+
     fn record_failure(&mut self, token_id: Uuid, client: Option<IpAddr>) {
         let now = Instant::now();
         self.by_token.record(token_id, now);
@@ -200,14 +208,8 @@ impl Handler<Authenticate> for TokenSessions {
 
         // Limits apply only where argon2 would run: a verified token is never held up
         // by someone else's failures from the same address.
-        if !known_good {
-            let now = Instant::now();
-            let blocked = client
-                .and_then(|ip| self.by_address.blocked_for(&ip, now))
-                .or_else(|| self.by_token.blocked_for(&token_id, now));
-            if let Some(retry_after_secs) = blocked {
-                return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
-            }
+        if !known_good && let Some(retry_after_secs) = self.blocked(token_id, client) {
+            return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
         }
 
         let db = self.db.clone();
@@ -228,13 +230,26 @@ impl Handler<Authenticate> for TokenSessions {
             if known_good || act.is_verified(token_id, &digest) {
                 return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
             }
+            // Checked again and charged up front, right where argon2 would start: a
+            // burst of concurrent requests cannot all pass the check before the first
+            // failure is counted. A success gives the charge back.
+            // Joining a run already under way for this very secret costs nothing.
+            let joins = act.in_flight.contains_key(&(token_id, digest));
+            if !joins {
+                if let Some(retry_after_secs) = act.blocked(token_id, client) {
+                    return actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })).boxed_local();
+                }
+                act.record_failure(token_id, client);
+            }
             act.verify(&token, &record, ctx)
                 .map(move |verified, act, _| match verified {
-                    Ok(true) => Ok(act.principal(record, grants)),
-                    Ok(false) => {
-                        act.record_failure(token_id, client);
-                        Err(AuthError::InvalidToken)
+                    Ok(true) => {
+                        if !joins && let Some(ip) = client {
+                            act.by_address.refund(&ip);
+                        }
+                        Ok(act.principal(record, grants))
                     }
+                    Ok(false) => Err(AuthError::InvalidToken),
                     Err(e) => Err(e),
                 })
                 .boxed_local()

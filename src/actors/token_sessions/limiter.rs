@@ -35,6 +35,13 @@ impl<K: Eq + Hash + Copy> FailureLimiter<K> {
         entry.1 += 1;
     }
 
+    /// Gives back one charged failure (the attempt it was charged for succeeded).
+    pub fn refund(&mut self, key: &K) {
+        if let Some((_, count)) = self.windows.get_mut(key) {
+            *count = count.saturating_sub(1);
+        }
+    }
+
     pub fn clear(&mut self, key: &K) {
         self.windows.remove(key);
     }

@@ -48,10 +48,10 @@ impl Default for AuthLimits {
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Self {
             failures_per_token: 5,
-            failures_per_address: 20,
+            failures_per_address: 10,
             failure_window: Duration::from_secs(60),
             concurrent_verifications: (cpus / 2).max(1),
-            queued_verifications: 32,
+            queued_verifications: 16,
             flush_interval: Duration::from_secs(15),
         }
     }
@@ -97,6 +97,9 @@ struct Verified {
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// Ids with the time they were last used or seen.
+type Usage = Vec<(Uuid, NaiveDateTime)>;
+
 type VerifyWaiters = Vec<oneshot::Sender<Result<bool, String>>>;
 
 pub struct TokenSessions {
@@ -139,7 +142,8 @@ impl TokenSessions {
         Supervisor::start(move |_| TokenSessions::new(db, limits))
     }
 
-    fn take_pending_usage(&mut self) -> (Vec<(Uuid, NaiveDateTime)>, Vec<(Uuid, NaiveDateTime)>) {
+    /// Pending (token last-used, agent last-seen) times, emptied.
+    fn take_pending_usage(&mut self) -> (Usage, Usage) {
         (self.last_used.drain().collect(), self.last_seen.drain().collect())
     }
 }

@@ -42,9 +42,8 @@ pub async fn create(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    Body(body): Body<CreateAgent>,
+    Body(b): Body<CreateAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body;
     let new =
         NewAgent { name: b.name, description: b.description, grants: b.grants.into_iter().map(Into::into).collect() };
     let view = state.services.create_agent(&ctx, owner.into_inner(), new).await?;
@@ -80,10 +79,9 @@ pub async fn update(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    Body(body): Body<UpdateAgent>,
+    Body(b): Body<UpdateAgent>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let b = body;
     if b.name.is_none() && b.description.is_none() {
         return Err(ApiError::bad_request("invalid_body", "send at least one of `name`, `description`"));
     }

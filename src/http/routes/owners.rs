@@ -29,7 +29,6 @@ pub async fn upsert(
     owner: web::Path<Uuid>,
     Body(body): Body<UpsertOwner>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body;
     if let Some(bad) = body.entitlements.iter().find(|e| !is_entitlement_name(e)) {
         return Err(ApiError::bad_request(
             "invalid_body",

@@ -27,10 +27,9 @@ pub async fn issue(
     InternalCaller(ctx): InternalCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    Body(body): Body<IssueToken>,
+    Body(b): Body<IssueToken>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent_id) = path.into_inner();
-    let b = body;
     let expires_at = match (b.expires_at, b.expires_in_days) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request("invalid_body", "send `expires_at` or `expires_in_days`, not both"));

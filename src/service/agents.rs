@@ -13,7 +13,8 @@ use crate::model::scope::default_scopes;
 use crate::model::{Agent, AgentStatus, Grant, ProjectIdentifier, Scope, ScopeSet};
 use crate::storage::{self, DbConn};
 
-pub const MAX_GRANTS: usize = 200;
+/// Bounded so the granted set fits the header that carries it to Tasker.
+pub const MAX_GRANTS: usize = 100;
 
 /// A requested grant. Without scopes it is read-only (least privilege).
 #[derive(Debug, Clone)]

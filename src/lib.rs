@@ -10,4 +10,5 @@ pub mod http;
 pub mod model;
 pub mod service;
 pub mod storage;
+pub mod tasker;
 pub mod telemetry;

@@ -1,0 +1,1 @@
+//! Placeholder: the structured blocks module is being written.

@@ -5,4 +5,5 @@
 //! blocks agents keep in a card's description.
 
 pub mod blocks;
+pub mod client;
 pub mod contract;

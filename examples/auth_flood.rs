@@ -83,6 +83,7 @@ fn start_server(limits: AuthLimits, tx: mpsc::Sender<Setup>) {
                 sessions: sessions.clone(),
                 internal_token: InternalToken::generate(),
                 public_url: "http://bench".into(),
+                trust_forwarded_for: false,
             });
             let server = HttpServer::new(move || http::build(state.clone(), 65536))
                 .workers(2)

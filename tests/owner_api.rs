@@ -20,7 +20,19 @@ on_both_backends!(
     request_id_reaches_response_error_and_audit,
     every_change_is_audited,
     agent_names_are_unique_per_owner,
+    concurrent_first_upserts_of_an_owner_all_succeed,
 );
+
+async fn concurrent_first_upserts_of_an_owner_all_succeed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let owner = Uuid::new_v4();
+    let results = futures_util::future::join_all((0..8).map(|_| app.upsert_owner(owner, "active", true))).await;
+    assert!(results.iter().all(|r| r.status == 200), "{:?}", results.iter().map(|r| &r.text).collect::<Vec<_>>());
+    let r = app.internal("GET", &format!("/owners/{owner}/changes"), None).await;
+    let created = r.body["changes"].as_array().unwrap().iter().filter(|c| c["old_value"].is_null()).count();
+    assert_eq!(created, 3, "one creation: display_name, status, codex_agents");
+    app.stop().await;
+}
 
 async fn agent_lifecycle_through_every_route(backend: Backend) {
     let app = TestApp::start(backend).await;

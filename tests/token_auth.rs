@@ -26,6 +26,7 @@ on_both_backends!(
     failed_verifications_are_limited_per_token,
     failed_authentications_are_limited_per_address,
     a_concurrent_burst_cannot_outrun_the_failure_limit,
+    a_token_id_alone_learns_nothing,
     expired_token_is_refused,
     last_used_is_recorded_in_batches,
     missing_or_garbled_authorization_gets_a_bearer_challenge,
@@ -259,6 +260,32 @@ async fn a_concurrent_burst_cannot_outrun_the_failure_limit(backend: Backend) {
     assert!(ran <= 4, "{ran} argon2 runs for a limit of 4");
     assert!(burst.iter().all(|r| matches!(r.code(), "invalid_token" | "too_many_auth_failures" | "auth_busy")));
     assert_eq!(burst.iter().filter(|r| r.code() == "invalid_token").count() as u64, ran);
+    app.stop().await;
+}
+
+async fn a_token_id_alone_learns_nothing(backend: Backend) {
+    let limits = AuthLimits { failures_per_token: 3, failures_per_address: 1000, ..AuthLimits::default() };
+    let app = TestApp::start_with(backend, limits, 64 * 1024).await;
+    let f = app.agent_with_token().await;
+    assert_eq!(app.whoami(&f.token).await.status, 200);
+    app.internal("POST", &format!("/owners/{}/agents/{}/tokens/{}/revoke", f.owner, f.agent, f.token_id), None).await;
+    // Someone with the token id but not the secret learns nothing, and pays for trying.
+    let codes: Vec<String> = join_all((0..5).map(|_| app.whoami_owned(wrong_secret_for(&f.token))))
+        .await
+        .iter()
+        .map(|r| r.code().to_string())
+        .collect();
+    assert!(codes.iter().all(|c| c == "invalid_token" || c == "too_many_auth_failures"), "{codes:?}");
+    assert!(codes.iter().any(|c| c == "too_many_auth_failures"), "the probes are limited: {codes:?}");
+    app.stop().await;
+
+    // The holder of the secret is told why.
+    let app = TestApp::start(backend).await;
+    let f = app.agent_with_token().await;
+    assert_eq!(app.whoami(&f.token).await.status, 200);
+    app.internal("POST", &format!("/owners/{}/agents/{}/tokens/{}/revoke", f.owner, f.agent, f.token_id), None).await;
+    assert_eq!(app.whoami(&f.token).await.code(), "token_revoked");
+    assert_eq!(app.whoami(&f.token).await.code(), "token_revoked", "and again");
     app.stop().await;
 }
 

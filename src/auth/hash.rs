@@ -25,7 +25,7 @@ pub async fn hash_secret(secret: String) -> Result<String, HashError> {
 }
 
 /// Verifies a secret against a stored PHC string. A malformed stored hash verifies as
-/// false (and is logged by the caller), never as true.
+/// false, never as true.
 pub async fn verify_secret(secret: String, phc: String) -> Result<bool, HashError> {
     tokio::task::spawn_blocking(move || Ok(Argon2::default().verify_password(secret.as_bytes(), phc.as_str()).is_ok()))
         .await

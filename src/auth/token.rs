@@ -21,8 +21,8 @@ const SECRET_LEN: usize = 43; // 43 × log2(62) ≈ 256 bits
 const CHECKSUM_LEN: usize = 6;
 pub const TOKEN_LEN: usize = PREFIX.len() + ID_LEN + SECRET_LEN + CHECKSUM_LEN;
 
-/// A parsed (well-formed, checksum-valid) token. `Debug` and `Display` never show the
-/// secret.
+/// A parsed (well-formed, checksum-valid) token. `Debug` never shows the secret, and
+/// there is no `Display`: the full token is only produced by [`AgentToken::expose`].
 #[derive(Clone)]
 pub struct AgentToken {
     id: Uuid,

@@ -26,6 +26,10 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::ReferenceTasker(_) => {
+            eprintln!("error: the reference Tasker is not wired in yet");
+            ExitCode::from(EXIT_FAILED)
+        }
         command => match config::validate_base(&cli.global) {
             Ok(base) => operator::run(base, command),
             Err(problems) => {

@@ -90,6 +90,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         sessions: sessions.clone(),
         internal_token,
         public_url: settings.public_url.clone(),
+        trust_forwarded_for: settings.trust_forwarded_for,
     });
 
     let max_body = settings.max_body_bytes;

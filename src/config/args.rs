@@ -41,6 +41,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run pending database migrations and exit.
     Migrate,
+    /// Run the reference Tasker alone (the adapter contract and a read-only board page).
+    ReferenceTasker(ReferenceTaskerArgs),
     /// Operator commands for owners (act on the database directly; for local dev).
     #[command(subcommand)]
     Owner(OwnerCommand),
@@ -84,9 +86,41 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_DB_POOL_SIZE")]
     pub db_pool_size: Option<String>,
 
+    /// `true` behind a reverse proxy that sets `X-Forwarded-For`/`Forwarded`: the
+    /// per-address failure limits then use the client address it reports. Leave
+    /// `false` when clients connect directly (the header could be forged).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<String>,
+
     /// HTTP worker threads (default: number of CPUs).
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_WORKERS")]
     pub workers: Option<String>,
+
+    /// Tasker's base URL (its adapter lives under /api/internal/nodedc/agent). Unset:
+    /// the reference Tasker runs inside the gateway on a loopback port (local mode only).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_URL")]
+    pub tasker_url: Option<String>,
+
+    /// The NODE.DC internal token Tasker's adapter expects; at least 32 characters.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TOKEN", hide_env_values = true)]
+    pub tasker_token: Option<String>,
+
+    /// Seconds before a call to Tasker times out.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TIMEOUT_SECS")]
+    pub tasker_timeout_secs: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReferenceTaskerArgs {
+    /// Address to listen on, IP:PORT.
+    #[arg(long, env = "NODEDC_REFERENCE_TASKER_BIND", default_value = "127.0.0.1:8788")]
+    pub bind: String,
+    /// The token callers must present; unset: generated into DATA_DIR/reference-tasker-token.
+    #[arg(long, env = "NODEDC_REFERENCE_TASKER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Do not create the demo workspace on an empty database.
+    #[arg(long)]
+    pub no_seed: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,17 @@ pub enum InternalTokenSource {
     Generated(PathBuf),
 }
 
+/// Which Tasker the gateway talks to.
+#[derive(Debug, Clone)]
+pub enum TaskerSetting {
+    /// The reference Tasker, started inside the gateway on a loopback port.
+    Embedded,
+    Remote {
+        url: String,
+        token: InternalToken,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
     pub base: BaseSettings,
@@ -112,6 +123,9 @@ pub struct ServeSettings {
     pub max_body_bytes: usize,
     pub db_pool_size: usize,
     pub workers: Option<usize>,
+    pub trust_forwarded_for: bool,
+    pub tasker: TaskerSetting,
+    pub tasker_timeout: std::time::Duration,
     /// Accepted but worth saying once logging is up (never contains a secret).
     pub warnings: Vec<String>,
 }
@@ -147,7 +161,7 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
             LogFormat::Text
         }
     };
-    let filter = g.log_level.clone().unwrap_or_else(|| "info".to_string());
+    let filter = g.log_level.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("info").to_string();
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&filter) {
         p.add(
             "LOG_LEVEL",
@@ -229,7 +243,24 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
     let db_pool_size = positive(&mut p, "DB_POOL_SIZE", s.db_pool_size.as_deref(), DEFAULT_DB_POOL_SIZE, 256);
     let workers =
-        s.workers.as_deref().filter(|w| !w.trim().is_empty()).map(|w| positive(&mut p, "WORKERS", Some(w), 1, 1024));
+        s.workers.as_deref().filter(|w| !w.trim().is_empty()).map(|w| positive(&mut p, "WORKERS", Some(w), 1, 512));
+
+    let trust_forwarded_for = match s.trust_forwarded_for.as_deref().map(str::trim) {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            p.add("TRUST_FORWARDED_FOR", format!("`{other}` is not a boolean"), "`true` or `false`");
+            false
+        }
+    };
+    let tasker = tasker(&mut p, s, mode);
+    let tasker_timeout = std::time::Duration::from_secs(positive(
+        &mut p,
+        "TASKER_TIMEOUT_SECS",
+        s.tasker_timeout_secs.as_deref(),
+        15,
+        300,
+    ) as u64);
 
     if p.0.is_empty() {
         Ok(ServeSettings {
@@ -242,10 +273,63 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             max_body_bytes,
             db_pool_size,
             workers,
+            trust_forwarded_for,
+            tasker,
+            tasker_timeout,
             warnings,
         })
     } else {
         Err(ConfigErrors(p.0))
+    }
+}
+
+fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
+    let url = s.tasker_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let token = s.tasker_token.as_deref().filter(|t| !t.is_empty());
+    let Some(raw) = url else {
+        if mode == Mode::Production {
+            p.add(
+                "TASKER_URL",
+                "is not set (required in production mode; the embedded reference Tasker is for local use)",
+                "Tasker's base URL, e.g. https://tasker.example.com",
+            );
+        }
+        if token.is_some() {
+            p.add("TASKER_TOKEN", "is set but TASKER_URL is not", "both, or neither (embedded reference Tasker)");
+        }
+        return TaskerSetting::Embedded;
+    };
+    let url = match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+            Some(raw.trim_end_matches('/').to_string())
+        }
+        _ => {
+            p.add("TASKER_URL", format!("`{raw}` is not an http(s) base URL"), "e.g. https://tasker.example.com");
+            None
+        }
+    };
+    let token = match token {
+        None => {
+            p.add(
+                "TASKER_TOKEN",
+                "is not set but TASKER_URL is",
+                format!("the NODE.DC internal token Tasker expects ({INTERNAL_TOKEN_MIN_LEN}+ characters)"),
+            );
+            None
+        }
+        Some(t) if t.chars().count() < INTERNAL_TOKEN_MIN_LEN => {
+            p.add(
+                "TASKER_TOKEN",
+                format!("is too weak ({} characters)", t.chars().count()),
+                format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"),
+            );
+            None
+        }
+        Some(t) => Some(InternalToken::new(t.to_string())),
+    };
+    match (url, token) {
+        (Some(url), Some(token)) => TaskerSetting::Remote { url, token },
+        _ => TaskerSetting::Embedded,
     }
 }
 

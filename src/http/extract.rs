@@ -72,8 +72,13 @@ impl FromRequest for AgentCaller {
         // Format and checksum are checked here: a malformed token never reaches the
         // actor or the database.
         let parsed = bearer(req).and_then(|raw| AgentToken::parse(raw).map_err(ApiError::from));
-        let sessions = state(req).sessions.clone();
-        let client = req.peer_addr().map(|a| a.ip());
+        let state = state(req);
+        let sessions = state.sessions.clone();
+        let client = if state.trust_forwarded_for {
+            req.connection_info().realip_remote_addr().and_then(client_ip)
+        } else {
+            req.peer_addr().map(|a| a.ip())
+        };
         let req = req.clone();
         Box::pin(async move {
             let token = parsed?;
@@ -84,6 +89,11 @@ impl FromRequest for AgentCaller {
             Ok(AgentCaller { principal, ctx })
         })
     }
+}
+
+/// `203.0.113.7`, `203.0.113.7:5123` or `[2001:db8::1]:5123` as an address.
+fn client_ip(raw: &str) -> Option<std::net::IpAddr> {
+    raw.parse().ok().or_else(|| raw.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
 }
 
 pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

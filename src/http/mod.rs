@@ -27,6 +27,8 @@ pub struct AppState {
     pub internal_token: InternalToken,
     /// Base URL agents use to reach this gateway.
     pub public_url: String,
+    /// Take the client address from `X-Forwarded-For`/`Forwarded` (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// The application: routes, body limits, error shapes, request context.

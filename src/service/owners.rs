@@ -27,66 +27,17 @@ impl Services {
             let display_name = clean_text("display_name", &p.display_name, 1, 200)?;
             let ctx2 = ctx.clone();
             let source = source_of(ctx);
-            let owner = self
-                .db
-                .write(move |conn| {
-                    let now = storage::now();
-                    let before = storage::owners::find(conn, p.user_id)?;
-                    let mut changes: Vec<(&str, Option<String>, String)> = Vec::new();
-                    match &before {
-                        None => {
-                            storage::owners::insert(
-                                conn,
-                                &Owner {
-                                    user_id: p.user_id,
-                                    display_name: display_name.clone(),
-                                    status: p.status,
-                                    codex_agents: p.codex_agents,
-                                    created_at: now.and_utc(),
-                                    updated_at: now.and_utc(),
-                                },
-                            )?;
-                            changes.push(("display_name", None, display_name.clone()));
-                            changes.push(("status", None, p.status.to_string()));
-                            changes.push(("codex_agents", None, p.codex_agents.to_string()));
-                        }
-                        Some(b) => {
-                            if b.display_name != display_name {
-                                changes.push(("display_name", Some(b.display_name.clone()), display_name.clone()));
-                            }
-                            if b.status != p.status {
-                                changes.push(("status", Some(b.status.to_string()), p.status.to_string()));
-                            }
-                            if b.codex_agents != p.codex_agents {
-                                changes.push((
-                                    "codex_agents",
-                                    Some(b.codex_agents.to_string()),
-                                    p.codex_agents.to_string(),
-                                ));
-                            }
-                            if !changes.is_empty() {
-                                storage::owners::update(conn, p.user_id, &display_name, p.status, p.codex_agents, now)?;
-                            }
-                        }
-                    }
-                    for (field, old_value, new_value) in changes {
-                        storage::owners::record_change(
-                            conn,
-                            OwnerChange {
-                                owner_user_id: p.user_id,
-                                changed_at: now,
-                                request_id: &ctx2.request_id,
-                                source,
-                                field,
-                                old_value,
-                                new_value,
-                            },
-                        )?;
-                    }
-                    audit::allowed(conn, &ctx2, "owner.upsert", Subject::owner(p.user_id))?;
-                    storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound { what: "owner" })
-                })
-                .await?;
+            // Two first upserts of one owner may race to insert it; the loser finds the
+            // row on its second try and updates it.
+            let mut attempt = 0;
+            let owner = loop {
+                let (p, display_name, ctx2) = (p.clone(), display_name.clone(), ctx2.clone());
+                let result = self.db.write(move |conn| apply_projection(conn, &p, &display_name, &ctx2, source)).await;
+                match result {
+                    Err(ServiceError::Storage(e)) if e.is_unique_violation() && attempt == 0 => attempt += 1,
+                    other => break other?,
+                }
+            };
             if owner.denial().is_some()
                 && let Some(sessions) = &self.sessions
             {
@@ -115,6 +66,68 @@ impl Services {
     pub async fn owner_changes(&self, user_id: Uuid, limit: i64) -> Result<Vec<OwnerChangeRecord>, ServiceError> {
         Ok(self.db.run(move |c| storage::owners::list_changes(c, user_id, limit)).await?)
     }
+}
+
+/// Writes one projection: the owner row, a history row per changed field, the audit
+/// event. Runs inside the caller's write transaction.
+fn apply_projection(
+    conn: &mut storage::DbConn,
+    p: &OwnerProjection,
+    display_name: &str,
+    ctx: &Ctx,
+    source: &str,
+) -> Result<Owner, ServiceError> {
+    let now = storage::now();
+    let before = storage::owners::find(conn, p.user_id)?;
+    let mut changes: Vec<(&str, Option<String>, String)> = Vec::new();
+    match &before {
+        None => {
+            storage::owners::insert(
+                conn,
+                &Owner {
+                    user_id: p.user_id,
+                    display_name: display_name.to_string(),
+                    status: p.status,
+                    codex_agents: p.codex_agents,
+                    created_at: now.and_utc(),
+                    updated_at: now.and_utc(),
+                },
+            )?;
+            changes.push(("display_name", None, display_name.to_string()));
+            changes.push(("status", None, p.status.to_string()));
+            changes.push(("codex_agents", None, p.codex_agents.to_string()));
+        }
+        Some(b) => {
+            if b.display_name != display_name {
+                changes.push(("display_name", Some(b.display_name.to_string()), display_name.to_string()));
+            }
+            if b.status != p.status {
+                changes.push(("status", Some(b.status.to_string()), p.status.to_string()));
+            }
+            if b.codex_agents != p.codex_agents {
+                changes.push(("codex_agents", Some(b.codex_agents.to_string()), p.codex_agents.to_string()));
+            }
+            if !changes.is_empty() {
+                storage::owners::update(conn, p.user_id, display_name, p.status, p.codex_agents, now)?;
+            }
+        }
+    }
+    for (field, old_value, new_value) in changes {
+        storage::owners::record_change(
+            conn,
+            OwnerChange {
+                owner_user_id: p.user_id,
+                changed_at: now,
+                request_id: &ctx.request_id,
+                source,
+                field,
+                old_value,
+                new_value,
+            },
+        )?;
+    }
+    audit::allowed(conn, ctx, "owner.upsert", Subject::owner(p.user_id))?;
+    storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound { what: "owner" })
 }
 
 fn source_of(ctx: &Ctx) -> &'static str {

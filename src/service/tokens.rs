@@ -110,8 +110,10 @@ impl Services {
                         .ok_or(ServiceError::NotFound { what: "token" })?;
                     // The owner check goes through the agent, so another owner's token
                     // is "not found" too.
-                    let agent = find_within(conn, within, info.agent_id)
-                        .map_err(|_| ServiceError::NotFound { what: "token" })?;
+                    let agent = find_within(conn, within, info.agent_id).map_err(|e| match e {
+                        ServiceError::NotFound { .. } => ServiceError::NotFound { what: "token" },
+                        other => other,
+                    })?;
                     storage::tokens::revoke(conn, token_id, storage::now())?;
                     let subject =
                         Subject { token_id: Some(token_id), ..Subject::agent(Some(agent.owner_user_id), agent.id) };

@@ -51,20 +51,20 @@ impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         let Some((scheme, rest)) = raw.split_once(':') else {
-            return Err("has no scheme; expected postgres://USER@HOST/DB or sqlite://PATH".into());
+            return Err("has no scheme".into());
         };
         match scheme.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" => {
                 let parsed = url::Url::parse(raw).map_err(|e| format!("is not a valid PostgreSQL URL ({e})"))?;
                 if parsed.host_str().is_none_or(str::is_empty) && !raw.contains("host=") {
-                    return Err("has no host; expected postgres://USER@HOST:PORT/DB".into());
+                    return Err("has no host".into());
                 }
                 Ok(Self { backend: Backend::Postgres, connect: raw.to_string() })
             }
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
                 if path.is_empty() {
-                    return Err("names no file; expected sqlite://PATH/TO/gateway.db".into());
+                    return Err("names no file".into());
                 }
                 if path.contains(":memory:") || path.starts_with("file:") {
                     return Err("must name a database file (in-memory and URI forms are not supported)".into());

@@ -111,6 +111,7 @@ impl TestApp {
             sessions: sessions.clone(),
             internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
             public_url: "http://gateway.test".to_string(),
+            trust_forwarded_for: false,
         });
         let server = HttpServer::new(move || http::build(state.clone(), max_body))
             .workers(1)

@@ -127,10 +127,13 @@ impl TokenSessions {
     }
 
     fn record_failure(&mut self, token_id: Uuid, client: Option<IpAddr>) {
-        let now = Instant::now();
-        self.by_token.record(token_id, now);
+        self.by_token.record(token_id, Instant::now());
+        self.record_address_failure(client);
+    }
+
+    fn record_address_failure(&mut self, client: Option<IpAddr>) {
         if let Some(ip) = client {
-            self.by_address.record(ip, now);
+            self.by_address.record(ip, Instant::now());
         }
     }
 
@@ -152,9 +155,6 @@ impl TokenSessions {
         if let Some(waiters) = self.in_flight.get_mut(&key) {
             waiters.push(tx);
         } else {
-            if self.queued >= self.limits.queued_verifications {
-                return actix::fut::ready(Err(AuthError::Busy { retry_after_secs: 1 })).boxed_local();
-            }
             self.in_flight.insert(key, vec![tx]);
             self.queued += 1;
             self.verifications += 1;
@@ -217,14 +217,27 @@ impl Handler<Authenticate> for TokenSessions {
             let (record, grants) = match loaded {
                 Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
                 Ok(None) => {
-                    act.record_failure(token_id, client);
+                    // Unknown ids count against the address only: they never reach argon2,
+                    // and tracking each would let a flood of ids grow memory.
+                    act.record_address_failure(client);
                     return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
                 }
                 Ok(Some(found)) => found,
             };
             if let Some(refusal) = liveness_error(&record, Utc::now()) {
-                act.verified.remove(&token_id);
-                return actix::fut::ready(Err(refusal)).boxed_local();
+                let proven = known_good || act.refused.get(&token_id).is_some_and(|d| bool::from(d.ct_eq(&digest)));
+                act.invalidate(|id, _| *id == token_id);
+                if proven {
+                    return actix::fut::ready(Err(refusal)).boxed_local();
+                }
+                let answer = match act.blocked(token_id, client) {
+                    Some(retry_after_secs) => AuthError::TooManyFailures { retry_after_secs },
+                    None => {
+                        act.record_failure(token_id, client);
+                        AuthError::InvalidToken
+                    }
+                };
+                return actix::fut::ready(Err(answer)).boxed_local();
             }
             // Checked again: a verification may have completed while we read.
             if known_good || act.is_verified(token_id, &digest) {
@@ -235,6 +248,10 @@ impl Handler<Authenticate> for TokenSessions {
             // failure is counted. A success gives the charge back.
             // Joining a run already under way for this very secret costs nothing.
             let joins = act.in_flight.contains_key(&(token_id, digest));
+            if !joins && act.queued >= act.limits.queued_verifications {
+                // Busy is not a failure: nothing is charged.
+                return actix::fut::ready(Err(AuthError::Busy { retry_after_secs: 1 })).boxed_local();
+            }
             if !joins {
                 if let Some(retry_after_secs) = act.blocked(token_id, client) {
                     return actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })).boxed_local();
@@ -260,21 +277,21 @@ impl Handler<Authenticate> for TokenSessions {
 impl Handler<InvalidateToken> for TokenSessions {
     type Result = ();
     fn handle(&mut self, msg: InvalidateToken, _: &mut Context<Self>) {
-        self.verified.remove(&msg.0);
+        self.invalidate(|id, _| *id == msg.0);
     }
 }
 
 impl Handler<InvalidateAgent> for TokenSessions {
     type Result = ();
     fn handle(&mut self, msg: InvalidateAgent, _: &mut Context<Self>) {
-        self.verified.retain(|_, v| v.agent_id != msg.0);
+        self.invalidate(|_, v| v.agent_id == msg.0);
     }
 }
 
 impl Handler<InvalidateOwner> for TokenSessions {
     type Result = ();
     fn handle(&mut self, msg: InvalidateOwner, _: &mut Context<Self>) {
-        self.verified.retain(|_, v| v.owner_user_id != msg.0);
+        self.invalidate(|_, v| v.owner_user_id == msg.0);
     }
 }
 

@@ -5,9 +5,15 @@
 //! last-used times (written in batches, not once per request).
 //!
 //! What it never caches is authorization: every request reads the token, agent and
-//! owner state in one indexed query, so a revocation or block made anywhere (another
-//! replica, the operator CLI) refuses the very next request. In-process changes also
-//! drop cached entries at once through the `Invalidate*` messages.
+//! owner state (one indexed join, then the agent's grants), so a revocation or block
+//! made anywhere (another replica, the operator CLI) refuses the very next request.
+//! In-process changes also drop cached entries at once through the `Invalidate*`
+//! messages.
+//!
+//! Why a token is refused (revoked, expired, owner blocked...) is told only to a caller
+//! that has proven the token's secret in this process; anyone else gets the generic
+//! `invalid_token` and is charged against the failure limits, so a token id alone
+//! (ids appear in listings) reveals nothing.
 
 mod handlers;
 mod limiter;
@@ -37,7 +43,8 @@ pub struct AuthLimits {
     pub failure_window: Duration,
     /// argon2 verifications running at once (each takes a core for ~18 ms).
     pub concurrent_verifications: usize,
-    /// Verifications allowed to wait for a slot before new ones are refused as busy.
+    /// Verifications running or waiting for a slot; beyond it new ones are refused as
+    /// busy (not counted as failures).
     pub queued_verifications: usize,
     /// How often last-used times are written.
     pub flush_interval: Duration,
@@ -106,6 +113,9 @@ pub struct TokenSessions {
     db: Db,
     limits: AuthLimits,
     verified: HashMap<Uuid, Verified>,
+    /// Secrets proven for tokens that were then invalidated: never used to authorize,
+    /// only to tell a caller who proved the secret why its token is refused. Bounded.
+    refused: HashMap<Uuid, [u8; 32]>,
     /// Verifications under way, keyed by token id and secret digest, with the callers
     /// waiting for the same answer (one argon2 run serves them all).
     in_flight: HashMap<(Uuid, [u8; 32]), VerifyWaiters>,
@@ -127,6 +137,7 @@ impl TokenSessions {
             by_address: FailureLimiter::new(limits.failures_per_address, limits.failure_window),
             limits,
             verified: HashMap::new(),
+            refused: HashMap::new(),
             in_flight: HashMap::new(),
             queued: 0,
             last_used: HashMap::new(),
@@ -135,14 +146,29 @@ impl TokenSessions {
         }
     }
 
-    /// Starts the actor under a supervisor: if it stops it is restarted with empty
-    /// caches, which refill from the database on demand (it holds nothing acknowledged
-    /// that is not already stored, except last-used times, flushed when it stops).
+    /// Starts the actor under a supervisor: if it stops it is restarted with the
+    /// verified-secret cache emptied (it refills from the database on demand). It holds
+    /// nothing acknowledged that is not already stored; failure windows and pending
+    /// last-used times carry over the restart.
     pub fn start_supervised(db: Db, limits: AuthLimits) -> Addr<Self> {
         Supervisor::start(move |_| TokenSessions::new(db, limits))
     }
 
     /// Pending (token last-used, agent last-seen) times, emptied.
+    /// Drops cached tokens matching `dead`, remembering their proven secrets only to
+    /// explain the refusal (see `refused`).
+    fn invalidate(&mut self, dead: impl Fn(&Uuid, &Verified) -> bool) {
+        if self.refused.len() > 10_000 {
+            self.refused.clear();
+        }
+        let gone: Vec<Uuid> = self.verified.iter().filter(|(id, v)| dead(id, v)).map(|(id, _)| *id).collect();
+        for id in gone {
+            if let Some(v) = self.verified.remove(&id) {
+                self.refused.insert(id, v.digest);
+            }
+        }
+    }
+
     fn take_pending_usage(&mut self) -> (Usage, Usage) {
         (self.last_used.drain().collect(), self.last_seen.drain().collect())
     }
@@ -174,6 +200,7 @@ impl Supervised for TokenSessions {
     fn restarting(&mut self, _: &mut Self::Context) {
         tracing::warn!("TokenSessions restarting; verified-token cache cleared");
         self.verified.clear();
+        self.refused.clear();
         self.in_flight.clear();
         self.queued = 0;
         self.verify_slots = Arc::new(Semaphore::new(self.limits.concurrent_verifications));

@@ -26,6 +26,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Ok(SchemaStatus::Newer(v)) => {
             Err(not_ready(format!("database schema is newer than this binary: {}", v.join(", "))))
         }
-        Err(e) => Err(not_ready(format!("database unreachable: {e}"))),
+        Err(e) => {
+            // Details (hosts, ports) are for the log, not for unauthenticated callers.
+            tracing::warn!(error = %e, "readiness check: database unreachable");
+            Err(not_ready("database unreachable".to_string()))
+        }
     }
 }

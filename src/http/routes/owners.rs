@@ -69,13 +69,19 @@ pub async fn access(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct ChangesQuery {
+    limit: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
     limit: Option<u16>,
     agent_id: Option<Uuid>,
 }
 
-fn limit(q: &ListQuery) -> Result<i64, ApiError> {
-    match q.limit {
+fn limit(limit: Option<u16>) -> Result<i64, ApiError> {
+    match limit {
         None => Ok(100),
         Some(n @ 1..=500) => Ok(i64::from(n)),
         Some(n) => Err(ApiError::bad_request("invalid_query", format!("limit {n} is out of range 1..=500"))),
@@ -86,9 +92,9 @@ pub async fn changes(
     _: InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = state.services.owner_changes(owner.into_inner(), limit(&q)?).await?;
+    let changes = state.services.owner_changes(owner.into_inner(), limit(q.limit)?).await?;
     Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
 }
 
@@ -97,13 +103,13 @@ pub async fn audit(
     _: InternalCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = AuditFilter {
         owner_user_id: Some(owner.into_inner()),
         agent_id: q.agent_id,
         request_id: None,
-        limit: limit(&q)?,
+        limit: limit(q.limit)?,
     };
     let events = state.db.run(move |c| crate::storage::audit::list(c, &filter)).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events })))

@@ -37,7 +37,9 @@ async fn migrated(backend: Backend) -> (TestDb, Db) {
 
 async fn migrations_apply_once_and_report_current(backend: Backend) {
     let (_t, db) = fresh(backend).await;
-    let SchemaStatus::Pending(pending) = db.schema_status().await.unwrap() else { panic!("a fresh database is behind") };
+    let SchemaStatus::Pending(pending) = db.schema_status().await.unwrap() else {
+        panic!("a fresh database is behind")
+    };
     assert!(!pending.is_empty());
     assert_eq!(db.migrate().await.unwrap(), pending, "migrate applies exactly what was pending");
     assert_eq!(db.schema_status().await.unwrap(), SchemaStatus::Current);

@@ -92,11 +92,7 @@ impl TaskerClient {
     pub fn new(config: Arc<TaskerConfig>) -> Self {
         install_crypto_provider();
         let connector = awc::Connector::new().timeout(config.connect_timeout).limit(64);
-        let http = awc::Client::builder()
-            .connector(connector)
-            .timeout(config.timeout)
-            .disable_redirects()
-            .finish();
+        let http = awc::Client::builder().connector(connector).timeout(config.timeout).disable_redirects().finish();
         Self { config, http }
     }
 
@@ -159,33 +155,37 @@ impl TaskerClient {
         };
         let mut res = sent.map_err(unavailable)?;
         let status = res.status();
-        let bytes = res
-            .body()
-            .limit(16 * 1024 * 1024)
-            .await
-            .map_err(|e| TaskerError::Unavailable { reason: format!("reading the answer failed: {e}"), retry_after_secs: None })?;
+        let bytes = res.body().limit(16 * 1024 * 1024).await.map_err(|e| TaskerError::Unavailable {
+            reason: format!("reading the answer failed: {e}"),
+            retry_after_secs: None,
+        })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| TaskerError::Protocol(format!("{status} answer does not match the contract: {e}")));
         }
-        let retry_after = res
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let retry_after =
+            res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) if body.error.code == ErrorCode::Unavailable => {
                 Err(TaskerError::Unavailable { reason: body.error.message, retry_after_secs: retry_after })
             }
             Ok(body) => Err(TaskerError::Rejected(body.error)),
             Err(_) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-                Err(TaskerError::Unavailable { reason: format!("Tasker answered {status}"), retry_after_secs: retry_after })
+                Err(TaskerError::Unavailable {
+                    reason: format!("Tasker answered {status}"),
+                    retry_after_secs: retry_after,
+                })
             }
             Err(_) => Err(TaskerError::Protocol(format!("{status} without a contract error body"))),
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: Option<String>, cx: &CallContext) -> Result<T, TaskerError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Option<String>,
+        cx: &CallContext,
+    ) -> Result<T, TaskerError> {
         self.call::<(), T>(Method::GET, path, query, None, cx, None).await
     }
 
@@ -216,7 +216,12 @@ impl TaskerClient {
         self.get(&format!("/projects/{project}/context"), None, cx).await
     }
 
-    pub async fn search_issues(&self, cx: &CallContext, project: Uuid, q: &SearchQuery) -> Result<IssuePage, TaskerError> {
+    pub async fn search_issues(
+        &self,
+        cx: &CallContext,
+        project: Uuid,
+        q: &SearchQuery,
+    ) -> Result<IssuePage, TaskerError> {
         let query = serde_urlencoded::to_string(q).map_err(|e| TaskerError::Protocol(e.to_string()))?;
         self.get(&format!("/projects/{project}/issues"), Some(query), cx).await
     }
@@ -229,31 +234,73 @@ impl TaskerClient {
 
     // ----------------------------------------------------------------- writes
 
-    pub async fn create_issue(&self, cx: &CallContext, key: &str, project: Uuid, body: &CreateIssue) -> Result<IssueWritten, TaskerError> {
+    pub async fn create_issue(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        project: Uuid,
+        body: &CreateIssue,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::POST, &format!("/projects/{project}/issues"), body, cx, key).await
     }
 
-    pub async fn update_issue(&self, cx: &CallContext, key: &str, issue: Uuid, body: &UpdateIssue) -> Result<IssueWritten, TaskerError> {
+    pub async fn update_issue(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &UpdateIssue,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::PATCH, &format!("/issues/{issue}"), body, cx, key).await
     }
 
-    pub async fn move_issue(&self, cx: &CallContext, key: &str, issue: Uuid, body: &MoveIssue) -> Result<IssueWritten, TaskerError> {
+    pub async fn move_issue(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &MoveIssue,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::POST, &format!("/issues/{issue}/move"), body, cx, key).await
     }
 
-    pub async fn add_comment(&self, cx: &CallContext, key: &str, issue: Uuid, body: &AddComment) -> Result<CommentWritten, TaskerError> {
+    pub async fn add_comment(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &AddComment,
+    ) -> Result<CommentWritten, TaskerError> {
         self.write(Method::POST, &format!("/issues/{issue}/comments"), body, cx, key).await
     }
 
-    pub async fn change_labels(&self, cx: &CallContext, key: &str, issue: Uuid, body: &ChangeSet) -> Result<IssueWritten, TaskerError> {
+    pub async fn change_labels(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &ChangeSet,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::POST, &format!("/issues/{issue}/labels"), body, cx, key).await
     }
 
-    pub async fn change_assignees(&self, cx: &CallContext, key: &str, issue: Uuid, body: &ChangeSet) -> Result<IssueWritten, TaskerError> {
+    pub async fn change_assignees(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &ChangeSet,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::POST, &format!("/issues/{issue}/assignees"), body, cx, key).await
     }
 
-    pub async fn update_blocks(&self, cx: &CallContext, key: &str, issue: Uuid, body: &UpdateBlocks) -> Result<IssueWritten, TaskerError> {
+    pub async fn update_blocks(
+        &self,
+        cx: &CallContext,
+        key: &str,
+        issue: Uuid,
+        body: &UpdateBlocks,
+    ) -> Result<IssueWritten, TaskerError> {
         self.write(Method::POST, &format!("/issues/{issue}/blocks"), body, cx, key).await
     }
 

@@ -289,7 +289,8 @@ pub struct CreateIssue {
 
 /// The fields `update` may change, and no others. A field set to `null` is cleared
 /// (dates, parent); an absent field is left alone.
-pub const UPDATABLE_FIELDS: &[&str] = &["title", "priority", "start_date", "target_date", "parent", "description_blocks"];
+pub const UPDATABLE_FIELDS: &[&str] =
+    &["title", "priority", "start_date", "target_date", "parent", "description_blocks"];
 
 /// `PATCH /issues/{issue_id}`. `changes` is checked against [`UPDATABLE_FIELDS`] by name
 /// before it is read, so an unknown field is refused as `field_not_allowed`, never

@@ -30,7 +30,8 @@ impl Handler<Submit> for TaskerWriter {
 
     fn handle(&mut self, Submit(write): Submit, ctx: &mut Context<Self>) -> Self::Result {
         let project = write.project;
-        let queued_here = self.queues.get(&project).map_or(0, |q| q.len()) + usize::from(self.running.contains_key(&project));
+        let queued_here =
+            self.queues.get(&project).map_or(0, |q| q.len()) + usize::from(self.running.contains_key(&project));
         if self.pending >= self.limits.max_pending || queued_here >= self.limits.max_per_project {
             // The hint: how long the work ahead of this write should take.
             let ahead = queued_here.max(self.pending / self.running.len().max(1)) as u32 + 1;
@@ -102,7 +103,10 @@ async fn run(client: &TaskerClient, w: &Write) -> Result<Written, WriteError> {
         Written::Member(m) => {
             let context = client.project_context(cx, w.project).await?;
             if !context.members.iter().any(|x| x.user_id == m.member.user_id) {
-                return Err(WriteError::NotApplied(format!("{} is not a project member after the write", m.member.email)));
+                return Err(WriteError::NotApplied(format!(
+                    "{} is not a project member after the write",
+                    m.member.email
+                )));
             }
         }
         Written::Issue(i) => {

@@ -32,15 +32,32 @@ pub fn names_assignee_by_email(op: &WriteOp) -> bool {
         WriteOp::ChangeAssignees { body, .. } => &body.add,
         _ => &[],
     };
-    list.iter().any(|a| a.contains('@')) || matches!(op, WriteOp::ChangeAssignees { body, .. } if body.remove.iter().any(|a| a.contains('@')))
+    list.iter().any(|a| a.contains('@'))
+        || matches!(op, WriteOp::ChangeAssignees { body, .. } if body.remove.iter().any(|a| a.contains('@')))
 }
 
 fn blocks_match(expected: &Blocks, actual: &Blocks) -> Result<(), String> {
     let pairs = [
-        ("goal", expected.goal.as_ref().map(|v| Value::from(v.as_str())), actual.goal.as_ref().map(|v| Value::from(v.as_str()))),
-        ("plan", expected.plan.as_ref().map(|v| Value::from(v.as_str())), actual.plan.as_ref().map(|v| Value::from(v.as_str()))),
-        ("result", expected.result.as_ref().map(|v| Value::from(v.as_str())), actual.result.as_ref().map(|v| Value::from(v.as_str()))),
-        ("acceptance", expected.acceptance.as_ref().map(|v| serde_json::json!(v)), actual.acceptance.as_ref().map(|v| serde_json::json!(v))),
+        (
+            "goal",
+            expected.goal.as_ref().map(|v| Value::from(v.as_str())),
+            actual.goal.as_ref().map(|v| Value::from(v.as_str())),
+        ),
+        (
+            "plan",
+            expected.plan.as_ref().map(|v| Value::from(v.as_str())),
+            actual.plan.as_ref().map(|v| Value::from(v.as_str())),
+        ),
+        (
+            "result",
+            expected.result.as_ref().map(|v| Value::from(v.as_str())),
+            actual.result.as_ref().map(|v| Value::from(v.as_str())),
+        ),
+        (
+            "acceptance",
+            expected.acceptance.as_ref().map(|v| serde_json::json!(v)),
+            actual.acceptance.as_ref().map(|v| serde_json::json!(v)),
+        ),
     ];
     for (name, want, got) in pairs {
         if let Some(want) = want
@@ -116,7 +133,10 @@ pub fn check_applied(op: &WriteOp, issue: &Issue, members: &[Member]) -> Result<
             match c.get("parent") {
                 Some(Value::Null) if issue.parent.is_some() => return Err("the parent was not cleared".into()),
                 Some(Value::String(p))
-                    if !issue.parent.as_ref().is_some_and(|x| x.key.eq_ignore_ascii_case(p) || x.id.to_string() == *p) =>
+                    if !issue
+                        .parent
+                        .as_ref()
+                        .is_some_and(|x| x.key.eq_ignore_ascii_case(p) || x.id.to_string() == *p) =>
                 {
                     return Err("the parent is not what was written".into());
                 }
@@ -172,9 +192,18 @@ pub fn check_applied(op: &WriteOp, issue: &Issue, members: &[Member]) -> Result<
                         blocks_match(&Blocks { log: Some(vec![entry.clone()]), ..Blocks::default() }, &issue.blocks)?;
                     }
                     BlockOp::CheckItem { item, checked } => {
-                        let found = issue.blocks.acceptance.as_deref().unwrap_or_default().iter().find(|i| i.text.trim() == item.trim());
+                        let found = issue
+                            .blocks
+                            .acceptance
+                            .as_deref()
+                            .unwrap_or_default()
+                            .iter()
+                            .find(|i| i.text.trim() == item.trim());
                         if found.map(|i| i.checked) != Some(*checked) {
-                            return Err(format!("the acceptance item `{item}` is not {}", if *checked { "ticked" } else { "unticked" }));
+                            return Err(format!(
+                                "the acceptance item `{item}` is not {}",
+                                if *checked { "ticked" } else { "unticked" }
+                            ));
                         }
                     }
                 }

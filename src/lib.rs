@@ -3,6 +3,7 @@
 
 pub mod actors;
 pub mod auth;
+pub mod calls;
 pub mod cli;
 pub mod codex;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod service;
 pub mod storage;
 pub mod tasker;
 pub mod telemetry;
+pub mod tools;

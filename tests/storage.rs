@@ -135,6 +135,8 @@ async fn agent_row(db: &Db) -> Uuid {
         updated_at: o.created_at,
         last_seen_at: None,
         revoked_at: None,
+        read_per_minute: None,
+        write_per_minute: None,
     };
     let id = agent.id;
     db.write(move |c| {

@@ -17,4 +17,7 @@ pub struct Agent {
     pub updated_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// This agent's own rate budgets (calls per minute); `None`: the gateway default.
+    pub read_per_minute: Option<u32>,
+    pub write_per_minute: Option<u32>,
 }

@@ -16,6 +16,16 @@ pub use token::TokenInfo;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+/// For `Option<Option<T>>` fields: absent → `None`, `null` → `Some(None)` (clear),
+/// a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = ...)]`.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
 pub(crate) fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }

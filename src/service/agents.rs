@@ -31,10 +31,26 @@ pub struct NewAgent {
     pub grants: Vec<GrantRequest>,
 }
 
+/// What to change; `None` leaves a field alone. For the rate budgets, `Some(None)`
+/// returns the agent to the gateway's default.
 #[derive(Debug, Clone, Default)]
 pub struct AgentPatch {
     pub name: Option<String>,
     pub description: Option<String>,
+    pub read_per_minute: Option<Option<u32>>,
+    pub write_per_minute: Option<Option<u32>>,
+}
+
+pub const MAX_PER_MINUTE: u32 = 100_000;
+
+fn check_budget(field: &'static str, v: Option<Option<u32>>) -> Result<(), ServiceError> {
+    match v {
+        Some(Some(n)) if !(1..=MAX_PER_MINUTE).contains(&n) => Err(ServiceError::invalid(
+            "invalid_field",
+            format!("`{field}` must be 1 to {MAX_PER_MINUTE} calls per minute, or null for the default"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An agent with its grants.
@@ -138,6 +154,8 @@ impl Services {
                         updated_at: now,
                         last_seen_at: None,
                         revoked_at: None,
+                        read_per_minute: None,
+                        write_per_minute: None,
                     };
                     storage::agents::insert(conn, &agent)?;
                     storage::grants::replace(conn, agent.id, &grants, now.naive_utc())?;
@@ -178,6 +196,9 @@ impl Services {
             let name = patch.name.as_deref().map(|n| clean_text("name", n, 1, 80)).transpose()?;
             let description =
                 patch.description.as_deref().map(|d| clean_text("description", d, 0, 2000)).transpose()?;
+            check_budget("read_per_minute", patch.read_per_minute)?;
+            check_budget("write_per_minute", patch.write_per_minute)?;
+            let (read, write) = (patch.read_per_minute, patch.write_per_minute);
             let ctx2 = ctx.clone();
             let result = self
                 .db
@@ -186,10 +207,16 @@ impl Services {
                     require_active(&agent)?;
                     let name = name.unwrap_or(agent.name.clone());
                     let description = description.unwrap_or(agent.description.clone());
+                    let profile = storage::agents::Profile {
+                        name: &name,
+                        description: &description,
+                        read_per_minute: read.unwrap_or(agent.read_per_minute),
+                        write_per_minute: write.unwrap_or(agent.write_per_minute),
+                    };
                     if name != agent.name && storage::agents::name_taken(conn, agent.owner_user_id, &name, Some(id))? {
                         return Err(name_conflict(&name));
                     }
-                    storage::agents::update_profile(conn, id, &name, &description, storage::now())?;
+                    storage::agents::update_profile(conn, id, profile, storage::now())?;
                     audit::allowed(conn, &ctx2, "agent.update", Subject::agent(Some(agent.owner_user_id), id))?;
                     let agent = find_within(conn, within, id)?;
                     let grants = storage::grants::list_for_agent(conn, id)?;
@@ -219,6 +246,7 @@ impl Services {
                         let now = storage::now();
                         storage::agents::revoke(conn, id, now)?;
                         storage::tokens::revoke_all_for_agent(conn, id, now)?;
+                        storage::mcp_sessions::close_for_agent(conn, id, now)?;
                     }
                     audit::allowed(conn, &ctx2, "agent.revoke", Subject::agent(Some(agent.owner_user_id), id))?;
                     find_within(conn, within, id)

@@ -114,7 +114,9 @@ impl Services {
                         ServiceError::NotFound { .. } => ServiceError::NotFound { what: "token" },
                         other => other,
                     })?;
-                    storage::tokens::revoke(conn, token_id, storage::now())?;
+                    let now = storage::now();
+                    storage::tokens::revoke(conn, token_id, now)?;
+                    storage::mcp_sessions::close_for_token(conn, token_id, now)?;
                     let subject =
                         Subject { token_id: Some(token_id), ..Subject::agent(Some(agent.owner_user_id), agent.id) };
                     audit::allowed(conn, &ctx2, "token.revoke", subject)?;

@@ -18,6 +18,8 @@ struct AgentRow {
     updated_at: NaiveDateTime,
     last_seen_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
+    read_per_minute: Option<i32>,
+    write_per_minute: Option<i32>,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -33,6 +35,8 @@ impl TryFrom<AgentRow> for Agent {
             updated_at: utc(r.updated_at),
             last_seen_at: r.last_seen_at.map(utc),
             revoked_at: r.revoked_at.map(utc),
+            read_per_minute: r.read_per_minute.map(|n| n.max(0) as u32),
+            write_per_minute: r.write_per_minute.map(|n| n.max(0) as u32),
         })
     }
 }
@@ -49,6 +53,8 @@ pub fn insert(conn: &mut DbConn, a: &Agent) -> Result<(), StorageError> {
             updated_at: a.updated_at.naive_utc(),
             last_seen_at: a.last_seen_at.map(|t| t.naive_utc()),
             revoked_at: a.revoked_at.map(|t| t.naive_utc()),
+            read_per_minute: a.read_per_minute.map(per_minute),
+            write_per_minute: a.write_per_minute.map(per_minute),
         })
         .execute(conn)?;
     Ok(())
@@ -90,15 +96,27 @@ pub fn name_taken(conn: &mut DbConn, owner: Uuid, name: &str, except: Option<Uui
     Ok(q.first::<String>(conn).optional()?.is_some())
 }
 
-pub fn update_profile(
-    conn: &mut DbConn,
-    id: Uuid,
-    name: &str,
-    description: &str,
-    now: NaiveDateTime,
-) -> Result<(), StorageError> {
+fn per_minute(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The editable part of an agent.
+pub struct Profile<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub read_per_minute: Option<u32>,
+    pub write_per_minute: Option<u32>,
+}
+
+pub fn update_profile(conn: &mut DbConn, id: Uuid, p: Profile<'_>, now: NaiveDateTime) -> Result<(), StorageError> {
     diesel::update(agents::table.find(id.to_string()))
-        .set((agents::name.eq(name), agents::description.eq(description), agents::updated_at.eq(now)))
+        .set((
+            agents::name.eq(p.name),
+            agents::description.eq(p.description),
+            agents::read_per_minute.eq(p.read_per_minute.map(per_minute)),
+            agents::write_per_minute.eq(p.write_per_minute.map(per_minute)),
+            agents::updated_at.eq(now),
+        ))
         .execute(conn)?;
     Ok(())
 }

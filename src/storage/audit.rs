@@ -95,3 +95,26 @@ pub fn list(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRecord>, Stor
         })
         .collect()
 }
+
+/// Completes an event written before its call ran (a write records its event first, so
+/// a write whose event cannot be stored is never performed).
+pub fn finish(
+    conn: &mut DbConn,
+    id: Uuid,
+    outcome: crate::model::Outcome,
+    error_code: Option<&str>,
+    project_ref: Option<&str>,
+    card_ref: Option<&str>,
+    duration_ms: i64,
+) -> Result<(), StorageError> {
+    diesel::update(audit_events::table.find(id.to_string()))
+        .set((
+            audit_events::outcome.eq(outcome.as_str()),
+            audit_events::error_code.eq(error_code),
+            audit_events::project_ref.eq(project_ref),
+            audit_events::card_ref.eq(card_ref),
+            audit_events::duration_ms.eq(duration_ms),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod agents;
 pub mod audit;
 pub mod grants;
 pub mod idempotency;
+pub mod mcp_sessions;
 pub mod owners;
 pub mod tokens;
 

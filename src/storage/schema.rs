@@ -36,6 +36,8 @@ diesel::table! {
         updated_at -> Timestamp,
         last_seen_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        read_per_minute -> Nullable<Integer>,
+        write_per_minute -> Nullable<Integer>,
     }
 }
 
@@ -94,7 +96,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mcp_sessions (id) {
+        id -> Text,
+        token_id -> Text,
+        protocol_version -> Text,
+        created_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(agents -> owners (owner_user_id));
+diesel::joinable!(mcp_sessions -> agent_tokens (token_id));
 diesel::joinable!(agent_tokens -> agents (agent_id));
 diesel::joinable!(agent_grants -> agents (agent_id));
 diesel::joinable!(owner_changes -> owners (owner_user_id));
@@ -107,4 +120,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     agent_grants,
     audit_events,
     idempotency_keys,
+    mcp_sessions,
 );

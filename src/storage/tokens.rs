@@ -106,10 +106,27 @@ pub struct TokenAuthRecord {
     pub owner_user_id: Uuid,
     pub owner_status: OwnerStatus,
     pub owner_codex_agents: bool,
+    /// The agent's own rate budgets, if it has them.
+    pub read_per_minute: Option<u32>,
+    pub write_per_minute: Option<u32>,
 }
 
-type AuthRow =
-    (String, String, Option<NaiveDateTime>, Option<NaiveDateTime>, String, String, String, String, String, bool);
+/// One row of the authentication join, in select order.
+#[derive(Queryable)]
+struct AuthRow {
+    token_id: String,
+    secret_hash: String,
+    expires_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+    agent_id: String,
+    agent_name: String,
+    agent_status: String,
+    read_per_minute: Option<i32>,
+    write_per_minute: Option<i32>,
+    owner_user_id: String,
+    owner_status: String,
+    codex_agents: bool,
+}
 
 pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
     let row: Option<AuthRow> = agent_tokens::table
@@ -123,26 +140,30 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
             agents::id,
             agents::name,
             agents::status,
+            agents::read_per_minute,
+            agents::write_per_minute,
             owners::user_id,
             owners::status,
             owners::codex_agents,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, hash, expires, revoked, agent_id, agent_name, agent_status, owner, owner_status, codex)) = row else {
+    let Some(r) = row else {
         return Ok(None);
     };
     Ok(Some(TokenAuthRecord {
-        token_id: stored_uuid(&id)?,
-        secret_hash: hash,
-        expires_at: expires.map(utc),
-        revoked: revoked.is_some(),
-        agent_id: stored_uuid(&agent_id)?,
-        agent_name,
-        agent_status: agent_status.parse().map_err(StorageError::corrupt)?,
-        owner_user_id: stored_uuid(&owner)?,
-        owner_status: owner_status.parse().map_err(StorageError::corrupt)?,
-        owner_codex_agents: codex,
+        token_id: stored_uuid(&r.token_id)?,
+        secret_hash: r.secret_hash,
+        expires_at: r.expires_at.map(utc),
+        revoked: r.revoked_at.is_some(),
+        agent_id: stored_uuid(&r.agent_id)?,
+        agent_name: r.agent_name,
+        agent_status: r.agent_status.parse().map_err(StorageError::corrupt)?,
+        owner_user_id: stored_uuid(&r.owner_user_id)?,
+        owner_status: r.owner_status.parse().map_err(StorageError::corrupt)?,
+        owner_codex_agents: r.codex_agents,
+        read_per_minute: r.read_per_minute.map(|n| n.max(0) as u32),
+        write_per_minute: r.write_per_minute.map(|n| n.max(0) as u32),
     }))
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ pub const MAX_PAGE: u32 = 100;
 
 /// Who a write is made by, recorded in the card's history as
 /// "agent NAME on behalf of OWNER".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Actor {
     pub agent_id: Uuid,
@@ -35,7 +36,7 @@ pub struct Actor {
 macro_rules! wire_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
@@ -78,7 +79,7 @@ wire_enum!(
 
 // ------------------------------------------------------------------------- projects
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Project {
     pub id: Uuid,
     /// Short upper-case identifier, the prefix of card keys (`WEB` in `WEB-12`).
@@ -86,12 +87,12 @@ pub struct Project {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectList {
     pub projects: Vec<Project>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct State {
     pub id: Uuid,
     pub name: String,
@@ -100,14 +101,14 @@ pub struct State {
     pub is_default: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Label {
     pub id: Uuid,
     pub name: String,
     pub color: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Member {
     pub user_id: Uuid,
     pub display_name: String,
@@ -115,7 +116,7 @@ pub struct Member {
     pub role: ProjectRole,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectContext {
     pub project: Project,
     pub states: Vec<State>,
@@ -125,33 +126,33 @@ pub struct ProjectContext {
 
 // ------------------------------------------------------------------------- cards
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StateRef {
     pub id: Uuid,
     pub name: String,
     pub group: StateGroup,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LabelRef {
     pub id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserRef {
     pub user_id: Uuid,
     pub display_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IssueRef {
     pub id: Uuid,
     pub key: String,
 }
 
 /// One acceptance criterion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptanceItem {
     pub text: String,
@@ -160,7 +161,7 @@ pub struct AcceptanceItem {
 }
 
 /// The structured blocks of a card. A block that is absent is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Blocks {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,7 +177,7 @@ pub struct Blocks {
     pub result: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Comment {
     pub id: Uuid,
     pub body: String,
@@ -186,7 +187,7 @@ pub struct Comment {
 }
 
 /// A card as search returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IssueSummary {
     pub id: Uuid,
     pub key: String,
@@ -199,7 +200,7 @@ pub struct IssueSummary {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct IssuePage {
     pub issues: Vec<IssueSummary>,
     /// Pass back as `cursor` for the next page; absent on the last page.
@@ -207,7 +208,7 @@ pub struct IssuePage {
 }
 
 /// A card in full.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Issue {
     pub id: Uuid,
     pub key: String,
@@ -235,7 +236,7 @@ pub struct Issue {
 }
 
 /// Search parameters (query string of `GET /projects/{id}/issues`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Text to find in titles and descriptions (case-insensitive).
@@ -260,7 +261,7 @@ pub struct SearchQuery {
 // ------------------------------------------------------------------------- writes
 
 /// `POST /projects/{project_id}/issues`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIssue {
     pub actor: Actor,
@@ -295,7 +296,7 @@ pub const UPDATABLE_FIELDS: &[&str] =
 /// `PATCH /issues/{issue_id}`. `changes` is checked against [`UPDATABLE_FIELDS`] by name
 /// before it is read, so an unknown field is refused as `field_not_allowed`, never
 /// ignored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIssue {
     pub actor: Actor,
@@ -303,7 +304,7 @@ pub struct UpdateIssue {
 }
 
 /// `POST /issues/{issue_id}/move`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveIssue {
     pub actor: Actor,
@@ -312,7 +313,7 @@ pub struct MoveIssue {
 }
 
 /// `POST /issues/{issue_id}/comments`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddComment {
     pub actor: Actor,
@@ -322,7 +323,7 @@ pub struct AddComment {
 
 /// `POST /issues/{issue_id}/labels` and `POST /issues/{issue_id}/assignees`: names,
 /// ids (or, for assignees, emails) to add and to remove.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeSet {
     pub actor: Actor,
@@ -333,7 +334,7 @@ pub struct ChangeSet {
 }
 
 /// One change to a card's structured blocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BlockOp {
     /// Replace a whole block. `base_version` is the version last read; it is required
@@ -357,7 +358,7 @@ pub enum BlockOp {
 }
 
 /// `POST /issues/{issue_id}/blocks`: applied in order, all or nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBlocks {
     pub actor: Actor,
@@ -365,7 +366,7 @@ pub struct UpdateBlocks {
 }
 
 /// `POST /projects/{project_id}/members`: add an existing workspace member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddProjectMember {
     pub actor: Actor,
@@ -377,18 +378,18 @@ pub struct AddProjectMember {
 }
 
 /// The answer to every card write: the card as it is after the write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IssueWritten {
     pub issue: Issue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CommentWritten {
     pub comment: Comment,
     pub issue: Issue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct MemberWritten {
     pub member: Member,
     /// False when the user already was a project member (nothing changed).
@@ -433,12 +434,12 @@ impl ErrorCode {
 }
 
 /// `{"error": {...}}`
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     pub error: AdapterError,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AdapterError {
     pub code: ErrorCode,
     pub message: String,

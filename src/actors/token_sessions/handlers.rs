@@ -115,6 +115,8 @@ impl TokenSessions {
             agent_name: r.agent_name,
             owner_user_id: r.owner_user_id,
             grants,
+            read_per_minute: r.read_per_minute,
+            write_per_minute: r.write_per_minute,
         }
     }
 

@@ -17,6 +17,7 @@
 
 mod handlers;
 mod limiter;
+mod sessions;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,6 +33,7 @@ use crate::model::{AccessDenial, Grant};
 use crate::storage::{Db, StorageError};
 pub use handlers::{Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply};
 use limiter::FailureLimiter;
+pub use sessions::{CloseSession, OpenSession, ResolveSession};
 
 /// Limits on failed verifications and on argon2 work.
 #[derive(Debug, Clone)]
@@ -72,6 +74,9 @@ pub struct Principal {
     pub agent_name: String,
     pub owner_user_id: Uuid,
     pub grants: Vec<Grant>,
+    /// The agent's own rate budgets (calls per minute), if it has them.
+    pub read_per_minute: Option<u32>,
+    pub write_per_minute: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +121,9 @@ pub struct TokenSessions {
     /// Secrets proven for tokens that were then invalidated: never used to authorize,
     /// only to tell a caller who proved the secret why its token is refused. Bounded.
     refused: HashMap<Uuid, [u8; 32]>,
+    /// Open MCP sessions: session id → (token id, protocol version). A cache of the
+    /// stored sessions.
+    sessions: HashMap<Uuid, (Uuid, String)>,
     /// Verifications under way, keyed by token id and secret digest, with the callers
     /// waiting for the same answer (one argon2 run serves them all).
     in_flight: HashMap<(Uuid, [u8; 32]), VerifyWaiters>,
@@ -138,6 +146,7 @@ impl TokenSessions {
             limits,
             verified: HashMap::new(),
             refused: HashMap::new(),
+            sessions: HashMap::new(),
             in_flight: HashMap::new(),
             queued: 0,
             last_used: HashMap::new(),
@@ -162,11 +171,13 @@ impl TokenSessions {
             self.refused.clear();
         }
         let gone: Vec<Uuid> = self.verified.iter().filter(|(id, v)| dead(id, v)).map(|(id, _)| *id).collect();
-        for id in gone {
-            if let Some(v) = self.verified.remove(&id) {
-                self.refused.insert(id, v.digest);
+        for id in &gone {
+            if let Some(v) = self.verified.remove(id) {
+                self.refused.insert(*id, v.digest);
             }
         }
+        // Their sessions go too (a revoked token's sessions are also closed in storage).
+        self.sessions.retain(|_, (token, _)| !gone.contains(token));
     }
 
     fn take_pending_usage(&mut self) -> (Usage, Usage) {
@@ -201,6 +212,7 @@ impl Supervised for TokenSessions {
         tracing::warn!("TokenSessions restarting; verified-token cache cleared");
         self.verified.clear();
         self.refused.clear();
+        self.sessions.clear();
         self.in_flight.clear();
         self.queued = 0;
         self.verify_slots = Arc::new(Semaphore::new(self.limits.concurrent_verifications));

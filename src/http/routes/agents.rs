@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{Body, InternalCaller};
-use crate::model::{ProjectIdentifier, Scope};
+use crate::model::{ProjectIdentifier, Scope, double_option};
 use crate::service::Within;
 use crate::service::agents::{AgentPatch, GrantRequest, NewAgent};
 
@@ -73,6 +73,11 @@ pub async fn get(
 pub struct UpdateAgent {
     name: Option<String>,
     description: Option<String>,
+    /// Calls per minute; `null` returns to the gateway default.
+    #[serde(default, deserialize_with = "double_option")]
+    read_per_minute: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    write_per_minute: Option<Option<u32>>,
 }
 
 pub async fn update(
@@ -82,10 +87,18 @@ pub async fn update(
     Body(b): Body<UpdateAgent>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    if b.name.is_none() && b.description.is_none() {
-        return Err(ApiError::bad_request("invalid_body", "send at least one of `name`, `description`"));
+    if b.name.is_none() && b.description.is_none() && b.read_per_minute.is_none() && b.write_per_minute.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "send at least one of `name`, `description`, `read_per_minute`, `write_per_minute`",
+        ));
     }
-    let patch = AgentPatch { name: b.name, description: b.description };
+    let patch = AgentPatch {
+        name: b.name,
+        description: b.description,
+        read_per_minute: b.read_per_minute,
+        write_per_minute: b.write_per_minute,
+    };
     Ok(HttpResponse::Ok().json(state.services.update_agent(&ctx, Within::Owner(owner), agent, patch).await?))
 }
 

@@ -1,0 +1,60 @@
+//! MCP sessions: each bound to the token that opened it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{agent_tokens, mcp_sessions};
+use super::{DbConn, StorageError, stored_uuid};
+
+pub fn insert(conn: &mut DbConn, id: Uuid, token_id: Uuid, version: &str, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::insert_into(mcp_sessions::table)
+        .values((
+            mcp_sessions::id.eq(id.to_string()),
+            mcp_sessions::token_id.eq(token_id.to_string()),
+            mcp_sessions::protocol_version.eq(version),
+            mcp_sessions::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An open session: (token id, protocol version).
+pub fn find_open(conn: &mut DbConn, id: Uuid) -> Result<Option<(Uuid, String)>, StorageError> {
+    let row: Option<(String, String)> = mcp_sessions::table
+        .find(id.to_string())
+        .filter(mcp_sessions::closed_at.is_null())
+        .select((mcp_sessions::token_id, mcp_sessions::protocol_version))
+        .first(conn)
+        .optional()?;
+    row.map(|(token, version)| Ok((stored_uuid(&token)?, version))).transpose()
+}
+
+pub fn close(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::update(mcp_sessions::table.find(id.to_string()))
+        .filter(mcp_sessions::closed_at.is_null())
+        .set(mcp_sessions::closed_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Closes every session of one token (it was revoked).
+pub fn close_for_token(conn: &mut DbConn, token_id: Uuid, now: NaiveDateTime) -> Result<(), StorageError> {
+    diesel::update(mcp_sessions::table)
+        .filter(mcp_sessions::token_id.eq(token_id.to_string()))
+        .filter(mcp_sessions::closed_at.is_null())
+        .set(mcp_sessions::closed_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Closes every session of an agent's tokens (the agent was revoked).
+pub fn close_for_agent(conn: &mut DbConn, agent_id: Uuid, now: NaiveDateTime) -> Result<(), StorageError> {
+    let tokens = agent_tokens::table.filter(agent_tokens::agent_id.eq(agent_id.to_string())).select(agent_tokens::id);
+    diesel::update(mcp_sessions::table)
+        .filter(mcp_sessions::token_id.eq_any(tokens))
+        .filter(mcp_sessions::closed_at.is_null())
+        .set(mcp_sessions::closed_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}

@@ -64,15 +64,20 @@ impl ToolError {
 
     pub fn internal(what: impl std::fmt::Display) -> Self {
         tracing::error!(error = %what, "tool call failed");
-        Self::failed("internal_error", "The gateway failed to handle the call. Retry later; if it persists, tell the owner.")
+        Self::failed(
+            "internal_error",
+            "The gateway failed to handle the call. Retry later; if it persists, tell the owner.",
+        )
     }
 }
 
 fn list(v: Option<&Value>) -> String {
     match v {
-        Some(Value::Array(items)) => {
-            items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(", ")
-        }
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
         _ => String::new(),
     }
 }
@@ -82,12 +87,18 @@ impl From<TaskerError> for ToolError {
         match e {
             TaskerError::Unavailable { reason, retry_after_secs } => {
                 tracing::warn!(%reason, "Tasker unavailable");
-                ToolError::failed("tasker_unavailable", "Tasker is unavailable right now; nothing was written. Retry with the same idempotency_key.")
-                    .retry_after(retry_after_secs.unwrap_or(5))
+                ToolError::failed(
+                    "tasker_unavailable",
+                    "Tasker is unavailable right now; nothing was written. Retry with the same idempotency_key.",
+                )
+                .retry_after(retry_after_secs.unwrap_or(5))
             }
             TaskerError::Protocol(what) => {
                 tracing::error!(%what, "Tasker answered outside the contract");
-                ToolError::failed("tasker_protocol", "Tasker answered in an unexpected way. Retry later; if it persists, tell the owner.")
+                ToolError::failed(
+                    "tasker_protocol",
+                    "Tasker answered in an unexpected way. Retry later; if it persists, tell the owner.",
+                )
             }
             TaskerError::Rejected(a) => {
                 let d = a.details.clone();

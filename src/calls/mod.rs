@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::actors::rate_buckets::{Budget, CallKind, RateBuckets, Take, Taken};
+use crate::actors::rate_buckets::{CallKind, RateBuckets, Take, Taken};
 use crate::actors::tasker_writer::TaskerWriter;
 use crate::actors::token_sessions::Principal;
 use crate::model::Outcome;
@@ -50,7 +50,7 @@ fn check_key(key: Option<&str>) -> Result<String, ToolError> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return Err(ToolError::failed(
             "idempotency_key_required",
-            "Every write needs an `idempotency_key`: a string you choose for this change (8-128 letters, digits, `.`, `_`, `:` or `-`, e.g. `create-login-page-1`). Repeating the call with the same key returns the first result.",
+            "Every write needs an idempotency key (the `idempotency_key` argument; on the REST API the `Idempotency-Key` header): a string you choose for this change, 8-128 letters, digits, `.`, `_`, `:` or `-`, e.g. `create-login-page-1`. Repeating the call with the same key returns the first result.",
         ));
     };
     let ok = (8..=128).contains(&key.len())
@@ -148,12 +148,11 @@ impl Calls {
         key: Option<&str>,
         target: &mut Target,
     ) -> (Result<Value, ToolError>, Option<Uuid>) {
-        let budget = match tool.kind {
+        let per_minute = match tool.kind {
             CallKind::Read => p.read_per_minute,
             CallKind::Write => p.write_per_minute,
-        }
-        .map(|per_minute| Budget { per_minute, burst: per_minute.clamp(1, 60) });
-        match self.rate.send(Take { agent_id: p.agent_id, kind: tool.kind, budget }).await {
+        };
+        match self.rate.send(Take { agent_id: p.agent_id, kind: tool.kind, per_minute }).await {
             Ok(Taken::Allowed) => {}
             Ok(Taken::Limited { retry_after_secs }) => {
                 let kind = if tool.kind == CallKind::Read { "reads" } else { "writes" };
@@ -181,12 +180,17 @@ impl Calls {
         let (k, f) = (key.clone(), fp.clone());
         let claim = self
             .db
-            .write(move |c| idempotency::claim(c, agent, &k, &f, storage::now(), Duration::hours(IDEMPOTENCY_TTL_HOURS)))
+            .write(move |c| {
+                idempotency::claim(c, agent, &k, &f, storage::now(), Duration::hours(IDEMPOTENCY_TTL_HOURS))
+            })
             .await;
         match claim {
             Ok(Claim::Started) => {}
             Ok(Claim::Replay(stored)) => {
-                return (serde_json::from_str(&stored).map_err(|e| ToolError::internal(format!("stored result: {e}"))), None);
+                return (
+                    serde_json::from_str(&stored).map_err(|e| ToolError::internal(format!("stored result: {e}"))),
+                    None,
+                );
             }
             Ok(Claim::Mismatch) => {
                 let e = ToolError::failed(
@@ -196,7 +200,8 @@ impl Calls {
                 return (Err(e), None);
             }
             Ok(Claim::InProgress) => {
-                let e = ToolError::failed("in_progress", "A call with this idempotency_key is still running.").retry_after(2);
+                let e = ToolError::failed("in_progress", "A call with this idempotency_key is still running.")
+                    .retry_after(2);
                 return (Err(e), None);
             }
             Err(e) => return (Err(ToolError::internal(e)), None),
@@ -214,7 +219,9 @@ impl Calls {
             Ok(out) => {
                 let stored = out.to_string();
                 let k = key.clone();
-                if let Err(e) = self.db.write(move |c| idempotency::complete(c, agent, &k, &stored, storage::now())).await {
+                if let Err(e) =
+                    self.db.write(move |c| idempotency::complete(c, agent, &k, &stored, storage::now())).await
+                {
                     // The write happened; a retry with this key will reach Tasker, which
                     // replays it, so nothing is written twice.
                     tracing::warn!(error = %e, "could not store a write's result for replay");

@@ -90,7 +90,12 @@ impl Run<'_> {
                     .into_iter()
                     .filter_map(|p| {
                         let g = self.principal.grants.iter().find(|g| g.project_id == p.id)?;
-                        Some(ProjectOut { id: p.id, identifier: p.identifier, name: p.name, scopes: scope_names(g.scopes.iter().copied()) })
+                        Some(ProjectOut {
+                            id: p.id,
+                            identifier: p.identifier,
+                            name: p.name,
+                            scopes: scope_names(g.scopes.iter().copied()),
+                        })
                     })
                     .collect();
                 Ok(json!(ProjectsOut { projects }))
@@ -161,25 +166,31 @@ impl Run<'_> {
                     ));
                 }
                 let issue = self.card(&a.issue).await?;
-                let op = WriteOp::UpdateIssue { issue: issue.id, body: c::UpdateIssue { actor: self.actor(), changes } };
+                let op =
+                    WriteOp::UpdateIssue { issue: issue.id, body: c::UpdateIssue { actor: self.actor(), changes } };
                 self.write(issue.project_id, op, key).await
             }
             "move_issue" => {
                 let a: args::MoveIssue = parse(tool, args)?;
                 let issue = self.card(&a.issue).await?;
-                let op = WriteOp::MoveIssue { issue: issue.id, body: c::MoveIssue { actor: self.actor(), state: a.state } };
+                let op =
+                    WriteOp::MoveIssue { issue: issue.id, body: c::MoveIssue { actor: self.actor(), state: a.state } };
                 self.write(issue.project_id, op, key).await
             }
             "add_comment" => {
                 let a: args::AddComment = parse(tool, args)?;
                 let issue = self.card(&a.issue).await?;
-                let op = WriteOp::AddComment { issue: issue.id, body: c::AddComment { actor: self.actor(), body: a.body } };
+                let op =
+                    WriteOp::AddComment { issue: issue.id, body: c::AddComment { actor: self.actor(), body: a.body } };
                 self.write(issue.project_id, op, key).await
             }
             "set_issue_labels" | "assign_issue" => {
                 let a: args::ChangeList = parse(tool, args)?;
                 if a.add.is_empty() && a.remove.is_empty() {
-                    return Err(ToolError::failed("invalid_arguments", "Nothing to change: send `add` and/or `remove`."));
+                    return Err(ToolError::failed(
+                        "invalid_arguments",
+                        "Nothing to change: send `add` and/or `remove`.",
+                    ));
                 }
                 let issue = self.card(&a.issue).await?;
                 let body = c::ChangeSet { actor: self.actor(), add: a.add, remove: a.remove };
@@ -196,7 +207,10 @@ impl Run<'_> {
                     return Err(ToolError::failed("invalid_arguments", "Nothing to change: `ops` is empty."));
                 }
                 let issue = self.card(&a.issue).await?;
-                let op = WriteOp::UpdateBlocks { issue: issue.id, body: c::UpdateBlocks { actor: self.actor(), ops: a.ops } };
+                let op = WriteOp::UpdateBlocks {
+                    issue: issue.id,
+                    body: c::UpdateBlocks { actor: self.actor(), ops: a.ops },
+                };
                 self.write(issue.project_id, op, key).await
             }
             "add_project_member" => {

@@ -2,13 +2,17 @@
 //! 2 invalid configuration or usage.
 
 mod operator;
+mod reference_tasker;
 pub mod serve;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::auth::InternalToken;
+use crate::auth::internal::MIN_LEN;
 use crate::config::args::{Cli, Command};
 use crate::config::{self, BaseSettings};
 use crate::storage::{Db, StorageError};
@@ -26,10 +30,13 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
-        Command::ReferenceTasker(_) => {
-            eprintln!("error: the reference Tasker is not wired in yet");
-            ExitCode::from(EXIT_FAILED)
-        }
+        Command::ReferenceTasker(args) => match config::validate_base(&cli.global) {
+            Ok(base) => reference_tasker::run(base, args),
+            Err(problems) => {
+                eprint!("{problems}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
         command => match config::validate_base(&cli.global) {
             Ok(base) => operator::run(base, command),
             Err(problems) => {
@@ -54,6 +61,45 @@ pub fn ensure_data_dir(dir: &Path) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
+}
+
+/// Local dev without a configured token: reuse the generated token file or create one
+/// readable by this user only. Its path is logged, never its content.
+pub(super) fn generated_token_file(path: &Path) -> Result<InternalToken, String> {
+    if let Some(dir) = path.parent() {
+        ensure_data_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    if path.exists() {
+        let value = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let value = value.trim().to_string();
+        if value.chars().count() >= MIN_LEN {
+            restrict_permissions(path)?;
+            return Ok(InternalToken::new(value));
+        }
+        tracing::warn!(path = %path.display(), "generated token file is too short; replacing it");
+        std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    }
+    let token = InternalToken::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    writeln!(file, "{}", token.expose()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(token)
+}
+
+fn restrict_permissions(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Opens the database and brings its schema up to date (refusing a newer schema).

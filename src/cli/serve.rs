@@ -1,19 +1,25 @@
 //! `serve`: open and migrate the database, start the actors, serve HTTP until a signal.
 
-use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use actix_web::{HttpServer, web};
 
-use super::{EXIT_FAILED, ensure_data_dir, open_database};
+use super::{EXIT_FAILED, generated_token_file, open_database};
+use std::sync::Arc;
+
 use crate::actors::TokenSessions;
+use crate::actors::rate_buckets::RateBuckets;
+use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use crate::actors::token_sessions::{AuthLimits, Flush};
 use crate::auth::InternalToken;
-use crate::auth::internal::MIN_LEN;
+use crate::calls::Calls;
+use crate::config::TaskerSetting;
 use crate::config::{InternalTokenSource, Mode, ServeSettings};
 use crate::http::{self, AppState};
 use crate::service::Services;
+use crate::storage::Db;
+use crate::tasker::client::{self as tasker_client, TaskerConfig};
+use crate::tasker::reference::{self, RunningTasker};
 use crate::telemetry;
 
 pub fn run(settings: ServeSettings) -> ExitCode {
@@ -32,58 +38,60 @@ pub fn run(settings: ServeSettings) -> ExitCode {
     }
 }
 
-/// Local dev without a configured token: reuse the generated token file or create one
-/// readable by this user only. Its path is logged, never its content.
-fn generated_internal_token(path: &Path) -> Result<InternalToken, String> {
-    if let Some(dir) = path.parent() {
-        ensure_data_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    if path.exists() {
-        let value = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let value = value.trim().to_string();
-        if value.chars().count() >= MIN_LEN {
-            restrict_permissions(path)?;
-            return Ok(InternalToken::new(value));
+/// The Tasker to use: the configured one, or the reference Tasker started here on a
+/// loopback port (seeded with a demo workspace in local mode) and reached through the
+/// same HTTP client path.
+async fn tasker(settings: &ServeSettings, db: &Db) -> Result<(Arc<TaskerConfig>, Option<RunningTasker>), String> {
+    let (mut config, running) = match &settings.tasker {
+        TaskerSetting::Remote { url, token } => {
+            tracing::info!(tasker = %url, "using Tasker");
+            (TaskerConfig::new(url.clone(), token.clone()), None)
         }
-        tracing::warn!(path = %path.display(), "generated internal token file is too short; replacing it");
-        std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
-    }
-    let token = InternalToken::generate();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    writeln!(file, "{}", token.expose()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(token)
-}
-
-fn restrict_permissions(path: &Path) -> Result<(), String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
-    }
-    Ok(())
+        TaskerSetting::Embedded => {
+            if settings.mode == Mode::Local
+                && reference::seed::seed_demo(db).await.map_err(|e| format!("seeding the reference Tasker: {e}"))?
+            {
+                tracing::info!("seeded the reference Tasker with a demo workspace");
+            }
+            // A fresh token per process: only this process talks to it.
+            let token = InternalToken::generate();
+            let running = reference::start(db.clone(), token.clone(), settings.reference_tasker_bind)
+                .await
+                .map_err(|e| format!("cannot start the reference Tasker on {}: {e}", settings.reference_tasker_bind))?;
+            tracing::info!(board = %format!("http://{}/", running.addr), "reference Tasker running in process");
+            (TaskerConfig::new(format!("http://{}", running.addr), token), Some(running))
+        }
+    };
+    config.timeout = settings.tasker_timeout;
+    Ok((Arc::new(config), running))
 }
 
 async fn serve(settings: ServeSettings) -> Result<(), String> {
     let internal_token = match (&settings.internal_token, &settings.internal_token_source) {
         (Some(t), _) => t.clone(),
         (None, InternalTokenSource::Generated(path)) => {
-            let token = generated_internal_token(path)?;
+            let token = generated_token_file(path)?;
             tracing::info!(path = %path.display(), "local mode: internal token is in this file (mode 0600)");
             token
         }
         (None, _) => return Err("no internal token configured".into()),
     };
 
+    tasker_client::install_crypto_provider();
     let db = open_database(&settings.base, settings.db_pool_size).await?;
+    let (tasker, embedded) = match tasker(&settings, &db).await {
+        Ok(t) => t,
+        Err(e) => {
+            db.close();
+            return Err(e);
+        }
+    };
     let sessions = TokenSessions::start_supervised(db.clone(), AuthLimits::default());
+    let calls = Calls {
+        db: db.clone(),
+        rate: RateBuckets::start_supervised(settings.rate_limits),
+        writer: TaskerWriter::start_supervised(tasker.clone(), WriterLimits::default()),
+    };
     let state = web::Data::new(AppState {
         db: db.clone(),
         services: Services { db: db.clone(), sessions: Some(sessions.clone()) },
@@ -91,6 +99,10 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         internal_token,
         public_url: settings.public_url.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        calls,
+        tasker,
+        allowed_origins: settings.allowed_origins.clone(),
+        max_body_bytes: settings.max_body_bytes,
     });
 
     let max_body = settings.max_body_bytes;
@@ -113,6 +125,9 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
 
     // Record pending last-used times, then close the pool while the runtime still runs.
     let _ = sessions.send(Flush).await;
+    if let Some(reference) = embedded {
+        reference.handle.stop(true).await;
+    }
     db.close();
     tracing::info!("stopped");
     result

@@ -105,6 +105,26 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TOKEN", hide_env_values = true)]
     pub tasker_token: Option<String>,
 
+    /// Where the embedded reference Tasker listens (only without TASKER_URL), IP:PORT.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_REFERENCE_TASKER_BIND")]
+    pub reference_tasker_bind: Option<String>,
+
+    /// Default read budget per agent: calls per minute, and how many may come at once.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_RATE_READ_PER_MINUTE")]
+    pub rate_read_per_minute: Option<String>,
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_RATE_READ_BURST")]
+    pub rate_read_burst: Option<String>,
+    /// Default write budget per agent (an agent can have its own, set by its owner).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_RATE_WRITE_PER_MINUTE")]
+    pub rate_write_per_minute: Option<String>,
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_RATE_WRITE_BURST")]
+    pub rate_write_burst: Option<String>,
+
+    /// Extra browser origins allowed to call /mcp, comma-separated (the public URL's
+    /// origin always is).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_ALLOWED_ORIGINS")]
+    pub allowed_origins: Option<String>,
+
     /// Seconds before a call to Tasker times out.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TIMEOUT_SECS")]
     pub tasker_timeout_secs: Option<String>,

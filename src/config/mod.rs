@@ -17,6 +17,7 @@ pub const DEFAULT_DATA_DIR: &str = ".agent-gateway";
 pub const DEFAULT_LOCAL_BIND: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const DEFAULT_DB_POOL_SIZE: usize = 8;
+pub const DEFAULT_REFERENCE_TASKER_BIND: &str = "127.0.0.1:8788";
 pub const SQLITE_FILE: &str = "gateway.db";
 pub const INTERNAL_TOKEN_FILE: &str = "internal-token";
 
@@ -124,6 +125,11 @@ pub struct ServeSettings {
     pub db_pool_size: usize,
     pub workers: Option<usize>,
     pub trust_forwarded_for: bool,
+    pub rate_limits: crate::actors::rate_buckets::RateLimits,
+    /// Browser origins allowed on /mcp.
+    pub allowed_origins: Vec<String>,
+    /// Where the embedded reference Tasker listens.
+    pub reference_tasker_bind: SocketAddr,
     pub tasker: TaskerSetting,
     pub tasker_timeout: std::time::Duration,
     /// Accepted but worth saying once logging is up (never contains a secret).
@@ -253,6 +259,58 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             false
         }
     };
+    let rate_limits = {
+        use crate::actors::rate_buckets::{Budget, RateLimits};
+        let d = RateLimits::default();
+        let budget =
+            |p: &mut Problems, rate: (&'static str, Option<&str>), burst: (&'static str, Option<&str>), def: Budget| {
+                Budget {
+                    per_minute: positive(p, rate.0, rate.1, def.per_minute as usize, 1_000_000) as u32,
+                    burst: positive(p, burst.0, burst.1, def.burst as usize, 100_000) as u32,
+                }
+            };
+        RateLimits {
+            read: budget(
+                &mut p,
+                ("RATE_READ_PER_MINUTE", s.rate_read_per_minute.as_deref()),
+                ("RATE_READ_BURST", s.rate_read_burst.as_deref()),
+                d.read,
+            ),
+            write: budget(
+                &mut p,
+                ("RATE_WRITE_PER_MINUTE", s.rate_write_per_minute.as_deref()),
+                ("RATE_WRITE_BURST", s.rate_write_burst.as_deref()),
+                d.write,
+            ),
+        }
+    };
+    let mut allowed_origins = vec![origin_of(&public_url)];
+    for raw in s.allowed_origins.as_deref().unwrap_or("").split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        match url::Url::parse(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none() => {
+                allowed_origins.push(u.origin().ascii_serialization())
+            }
+            _ => p.add(
+                "ALLOWED_ORIGINS",
+                format!("`{raw}` is not an origin"),
+                "scheme://host[:port], e.g. https://tasker.example.com",
+            ),
+        }
+    }
+    let reference_tasker_bind = match s.reference_tasker_bind.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => DEFAULT_REFERENCE_TASKER_BIND.parse().expect("constant address"),
+        Some(raw) => match raw.parse::<SocketAddr>() {
+            Ok(a) if a.ip().is_loopback() => a,
+            _ => {
+                p.add(
+                    "REFERENCE_TASKER_BIND",
+                    format!("`{raw}` is not a loopback address"),
+                    "a loopback IP:PORT such as 127.0.0.1:8788 (port 0: any free port)",
+                );
+                DEFAULT_REFERENCE_TASKER_BIND.parse().expect("constant address")
+            }
+        },
+    };
     let tasker = tasker(&mut p, s, mode);
     let tasker_timeout = std::time::Duration::from_secs(positive(
         &mut p,
@@ -274,6 +332,9 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             db_pool_size,
             workers,
             trust_forwarded_for,
+            rate_limits,
+            allowed_origins,
+            reference_tasker_bind,
             tasker,
             tasker_timeout,
             warnings,
@@ -281,6 +342,11 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
     } else {
         Err(ConfigErrors(p.0))
     }
+}
+
+/// `https://host:port` of a base URL.
+fn origin_of(base: &str) -> String {
+    url::Url::parse(base).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
 }
 
 fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {

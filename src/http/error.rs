@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::request_context::current_request_id;
 use crate::actors::token_sessions::AuthError;
 use crate::auth::TokenFormatError;
+use crate::calls::ToolError;
 use crate::service::ServiceError;
 use crate::storage::StorageError;
 
@@ -23,6 +24,8 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
     /// 401s from bearer-token routes carry `WWW-Authenticate: Bearer`.
     pub bearer_challenge: bool,
+    /// What a caller needs to recover (valid values, current content...).
+    pub details: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -37,11 +40,13 @@ struct ErrorBody<'a> {
     request_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_secs: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None, bearer_challenge: false }
+        Self { status, code, message: message.into(), retry_after_secs: None, bearer_challenge: false, details: None }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -100,6 +105,7 @@ impl ResponseError for ApiError {
                 message: &self.message,
                 request_id: current_request_id(),
                 retry_after_secs: self.retry_after_secs,
+                details: self.details.as_ref(),
             },
         })
     }
@@ -165,6 +171,16 @@ impl From<AuthError> for ApiError {
             AuthError::Storage(s) => s.into(),
             AuthError::Internal(detail) => ApiError::internal(&detail),
         }
+    }
+}
+
+impl From<ToolError> for ApiError {
+    fn from(e: ToolError) -> Self {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut api = ApiError::new(status, e.code, e.message);
+        api.retry_after_secs = e.retry_after_secs;
+        api.details = e.details;
+        api
     }
 }
 

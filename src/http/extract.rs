@@ -64,6 +64,14 @@ pub struct AgentCaller {
     pub ctx: Ctx,
 }
 
+impl AgentCaller {
+    /// Authenticates outside the extractor machinery (for handlers that check other
+    /// things first).
+    pub async fn extract(req: &HttpRequest) -> Result<Self, ApiError> {
+        <Self as FromRequest>::from_request(req, &mut Payload::None).await
+    }
+}
+
 impl FromRequest for AgentCaller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

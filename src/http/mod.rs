@@ -13,10 +13,14 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, web};
 
+use std::sync::Arc;
+
 use crate::actors::TokenSessions;
 use crate::auth::InternalToken;
+use crate::calls::Calls;
 use crate::service::Services;
 use crate::storage::Db;
+use crate::tasker::client::{TaskerClient, TaskerConfig};
 use error::ApiError;
 
 /// What every handler can reach.
@@ -29,6 +33,13 @@ pub struct AppState {
     pub public_url: String,
     /// Take the client address from `X-Forwarded-For`/`Forwarded` (behind a proxy).
     pub trust_forwarded_for: bool,
+    /// The one call pipeline (MCP and REST).
+    pub calls: Calls,
+    /// Where Tasker is; each HTTP worker builds its own client from it.
+    pub tasker: Arc<TaskerConfig>,
+    /// Browser origins allowed on `/mcp` (DNS-rebinding protection).
+    pub allowed_origins: Vec<String>,
+    pub max_body_bytes: usize,
 }
 
 /// The application: routes, body limits, error shapes, request context.
@@ -44,8 +55,10 @@ pub fn build(
         InitError = (),
     >,
 > {
+    let tasker = web::Data::new(TaskerClient::new(state.tasker.clone()));
     App::new()
         .app_data(state)
+        .app_data(tasker)
         .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(extract::json_error))
         .app_data(web::PayloadConfig::default().limit(max_body_bytes))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))

@@ -7,7 +7,13 @@ use uuid::Uuid;
 use super::schema::{agent_tokens, mcp_sessions};
 use super::{DbConn, StorageError, stored_uuid};
 
-pub fn insert(conn: &mut DbConn, id: Uuid, token_id: Uuid, version: &str, now: NaiveDateTime) -> Result<(), StorageError> {
+pub fn insert(
+    conn: &mut DbConn,
+    id: Uuid,
+    token_id: Uuid,
+    version: &str,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
     diesel::insert_into(mcp_sessions::table)
         .values((
             mcp_sessions::id.eq(id.to_string()),

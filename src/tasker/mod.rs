@@ -7,3 +7,4 @@
 pub mod blocks;
 pub mod client;
 pub mod contract;
+pub mod reference;

@@ -96,9 +96,17 @@ pub fn render_text(tool: &str, out: &Value) -> String {
                     c.project.identifier,
                     c.project.name,
                     names(&c.states, |s| &s.name)
-                        + &c.states.iter().find(|s| s.is_default).map(|d| format!(" (default: {})", d.name)).unwrap_or_default(),
+                        + &c.states
+                            .iter()
+                            .find(|s| s.is_default)
+                            .map(|d| format!(" (default: {})", d.name))
+                            .unwrap_or_default(),
                     names(&c.labels, |l| &l.name),
-                    c.members.iter().map(|m| format!("{} <{}> ({})", m.display_name, m.email, m.role)).collect::<Vec<_>>().join(", ")
+                    c.members
+                        .iter()
+                        .map(|m| format!("{} <{}> ({})", m.display_name, m.email, m.role))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }
             "search_issues" => {

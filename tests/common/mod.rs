@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod tasker;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,12 +14,19 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use nodedc_agent_gateway::actors::TokenSessions;
+use nodedc_agent_gateway::actors::rate_buckets::{RateBuckets, RateLimits};
+use nodedc_agent_gateway::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats, StatsReply};
 use nodedc_agent_gateway::auth::InternalToken;
+use nodedc_agent_gateway::calls::Calls;
 use nodedc_agent_gateway::http::{self, AppState};
 use nodedc_agent_gateway::service::Services;
 use nodedc_agent_gateway::storage::{Backend, DatabaseUrl, Db};
+use nodedc_agent_gateway::tasker::client::TaskerConfig;
+use nodedc_agent_gateway::tasker::reference::{self, RunningTasker};
 
 pub const INTERNAL_TOKEN: &str = "test-internal-token-0123456789-abcdefghijklmnop";
 
@@ -78,6 +86,21 @@ pub struct TestApp {
     pub client: awc::Client,
     pub test_db: TestDb,
     server: actix_web::dev::ServerHandle,
+    pub tasker: RunningTasker,
+}
+
+pub const TASKER_TOKEN: &str = "test-reference-tasker-token-0123456789abcdef";
+
+pub struct TestOptions {
+    pub auth: AuthLimits,
+    pub max_body: usize,
+    pub rate: RateLimits,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self { auth: AuthLimits::default(), max_body: 64 * 1024, rate: RateLimits::default() }
+    }
 }
 
 pub struct Resp {
@@ -100,11 +123,27 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, limits: AuthLimits, max_body: usize) -> Self {
+        Self::start_opts(backend, TestOptions { auth: limits, max_body, ..TestOptions::default() }).await
+    }
+
+    /// The gateway with the reference Tasker (demo workspace seeded) behind it.
+    pub async fn start_opts(backend: Backend, opts: TestOptions) -> Self {
         let test_db = TestDb::new(backend);
         let db = Db::connect(&test_db.url, 4).await.expect("connect");
         db.migrate().await.expect("migrate");
-        let sessions = TokenSessions::start_supervised(db.clone(), limits);
+        reference::seed::seed_demo(&db).await.expect("seed");
+        let tasker_token = InternalToken::new(TASKER_TOKEN.to_string());
+        let tasker =
+            reference::start(db.clone(), tasker_token.clone(), "127.0.0.1:0".parse().unwrap()).await.expect("tasker");
+        let tasker_config = Arc::new(TaskerConfig::new(format!("http://{}", tasker.addr), tasker_token));
+        let sessions = TokenSessions::start_supervised(db.clone(), opts.auth);
         let services = Services { db: db.clone(), sessions: Some(sessions.clone()) };
+        let calls = Calls {
+            db: db.clone(),
+            rate: RateBuckets::start_supervised(opts.rate),
+            writer: TaskerWriter::start_supervised(tasker_config.clone(), WriterLimits::default()),
+        };
+        let max_body = opts.max_body;
         let state = web::Data::new(AppState {
             db: db.clone(),
             services: services.clone(),
@@ -112,6 +151,10 @@ impl TestApp {
             internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
             public_url: "http://gateway.test".to_string(),
             trust_forwarded_for: false,
+            calls,
+            tasker: tasker_config,
+            allowed_origins: vec!["http://gateway.test".to_string()],
+            max_body_bytes: max_body,
         });
         let server = HttpServer::new(move || http::build(state.clone(), max_body))
             .workers(1)
@@ -123,7 +166,7 @@ impl TestApp {
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-        Self { db, services, sessions, addr, client, test_db, server: handle }
+        Self { db, services, sessions, addr, client, test_db, server: handle, tasker }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -210,6 +253,7 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.server.stop(false).await;
+        self.tasker.handle.stop(false).await;
         self.db.close();
     }
 }

@@ -84,6 +84,35 @@ fn date_field(changes: &serde_json::Map<String, Value>, field: &str, actual: Opt
     }
 }
 
+/// The blocks a batch of ops leaves behind (ops apply in order: a later tick changes an
+/// item an earlier replace wrote), and the ticks on items the batch did not write.
+fn expected_blocks(ops: &[BlockOp]) -> (Blocks, Vec<(String, bool)>) {
+    let mut expected = Blocks::default();
+    let mut checks = Vec::new();
+    for op in ops {
+        match op {
+            BlockOp::Replace { block, text, items, .. } => match block.as_str() {
+                "goal" => expected.goal = text.clone(),
+                "plan" => expected.plan = text.clone(),
+                "result" => expected.result = text.clone(),
+                "acceptance" => {
+                    expected.acceptance = items.clone();
+                    checks.clear();
+                }
+                _ => {}
+            },
+            BlockOp::AppendLog { entry } => expected.log.get_or_insert_with(Vec::new).push(entry.clone()),
+            BlockOp::CheckItem { item, checked } => match expected.acceptance.as_mut() {
+                Some(items) => {
+                    items.iter_mut().filter(|i| i.text.trim() == item.trim()).for_each(|i| i.checked = *checked)
+                }
+                None => checks.push((item.clone(), *checked)),
+            },
+        }
+    }
+    (expected, checks)
+}
+
 /// `Ok` when `issue` shows the effect of `op`; otherwise what is missing.
 pub fn check_applied(op: &WriteOp, issue: &Issue, members: &[Member]) -> Result<(), String> {
     match op {
@@ -175,37 +204,16 @@ pub fn check_applied(op: &WriteOp, issue: &Issue, members: &[Member]) -> Result<
             Ok(())
         }
         WriteOp::UpdateBlocks { body, .. } => {
-            for op in &body.ops {
-                match op {
-                    BlockOp::Replace { block, text, items, .. } => {
-                        let mut expected = Blocks::default();
-                        match block.as_str() {
-                            "goal" => expected.goal = text.clone(),
-                            "plan" => expected.plan = text.clone(),
-                            "result" => expected.result = text.clone(),
-                            "acceptance" => expected.acceptance = items.clone(),
-                            _ => {}
-                        }
-                        blocks_match(&expected, &issue.blocks)?;
-                    }
-                    BlockOp::AppendLog { entry } => {
-                        blocks_match(&Blocks { log: Some(vec![entry.clone()]), ..Blocks::default() }, &issue.blocks)?;
-                    }
-                    BlockOp::CheckItem { item, checked } => {
-                        let found = issue
-                            .blocks
-                            .acceptance
-                            .as_deref()
-                            .unwrap_or_default()
-                            .iter()
-                            .find(|i| i.text.trim() == item.trim());
-                        if found.map(|i| i.checked) != Some(*checked) {
-                            return Err(format!(
-                                "the acceptance item `{item}` is not {}",
-                                if *checked { "ticked" } else { "unticked" }
-                            ));
-                        }
-                    }
+            let (expected, checks) = expected_blocks(&body.ops);
+            blocks_match(&expected, &issue.blocks)?;
+            let items = issue.blocks.acceptance.as_deref().unwrap_or_default();
+            for (item, checked) in checks {
+                let found = items.iter().find(|i| i.text.trim() == item.trim());
+                if found.map(|i| i.checked) != Some(checked) {
+                    return Err(format!(
+                        "the acceptance item `{item}` is not {}",
+                        if checked { "ticked" } else { "unticked" }
+                    ));
                 }
             }
             Ok(())

@@ -18,3 +18,9 @@ pub async fn whoami(caller: AgentCaller) -> HttpResponse {
         "scopes": all_scopes,
     }))
 }
+
+/// The calling agent's setup packet (Codex configuration and AGENTS.md; no secret).
+pub async fn setup(caller: AgentCaller, state: actix_web::web::Data<crate::http::AppState>) -> HttpResponse {
+    let p = &caller.principal;
+    HttpResponse::Ok().json(crate::setup::packet(p.agent_id, &p.agent_name, &p.grants, &state.public_url))
+}

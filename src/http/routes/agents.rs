@@ -138,3 +138,14 @@ pub async fn replace_grants(
     let grants = state.services.replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
     Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
 }
+
+/// The agent's setup packet, for Tasker's setup panel (no secret).
+pub async fn setup(
+    _: InternalCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, agent) = path.into_inner();
+    let view = state.services.agent(Within::Owner(owner), agent).await?;
+    Ok(HttpResponse::Ok().json(crate::setup::packet(view.agent.id, &view.agent.name, &view.grants, &state.public_url)))
+}

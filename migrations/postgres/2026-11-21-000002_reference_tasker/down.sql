@@ -1,0 +1,12 @@
+DROP TABLE tasker_idempotency;
+DROP TABLE tasker_activity;
+DROP TABLE tasker_comments;
+DROP TABLE tasker_issue_assignees;
+DROP TABLE tasker_issue_labels;
+DROP TABLE tasker_issues;
+DROP TABLE tasker_project_members;
+DROP TABLE tasker_labels;
+DROP TABLE tasker_states;
+DROP TABLE tasker_projects;
+DROP TABLE tasker_users;
+DROP TABLE tasker_workspace;

@@ -1,0 +1,144 @@
+//! A card's labels and assignees: `POST /issues/{id_or_key}/labels` and
+//! `/assignees`. Adding what is there or removing what is not is a no-op.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use super::issues::save;
+use super::write::{Idempotency, Outcome, actor_display, lock_card, transact};
+use crate::storage::DbConn;
+use crate::tasker::contract::{ChangeSet, IssueWritten};
+use crate::tasker::reference::TaskerState;
+use crate::tasker::reference::error::TaskerError;
+use crate::tasker::reference::extract::{CardRef, Granted, Write};
+use crate::tasker::reference::resolve;
+use crate::tasker::reference::store::activity::Change;
+use crate::tasker::reference::store::issues::{self, IssueRow};
+use crate::tasker::reference::store::{projects, uuid};
+
+#[derive(Clone, Copy)]
+enum Relation {
+    Labels,
+    Assignees,
+}
+
+impl Relation {
+    fn field(self) -> &'static str {
+        match self {
+            Relation::Labels => "labels",
+            Relation::Assignees => "assignees",
+        }
+    }
+
+    /// Every named value resolved to (id, display), or one error listing the unknown.
+    fn resolve(self, c: &mut DbConn, project: Uuid, raws: &[String]) -> Result<Vec<(Uuid, String)>, TaskerError> {
+        Ok(match self {
+            Relation::Labels => resolve::labels(&projects::labels(c, project)?, "labels", raws)?
+                .into_iter()
+                .map(|l| (l.id, l.name))
+                .collect(),
+            Relation::Assignees => resolve::members(&projects::members(c, project)?, "assignees", raws)?
+                .into_iter()
+                .map(|m| (m.user_id, m.display_name))
+                .collect(),
+        })
+    }
+
+    fn current(self, c: &mut DbConn, issue: &str) -> Result<Vec<Uuid>, TaskerError> {
+        let ids = match self {
+            Relation::Labels => issues::label_ids(c, issue)?,
+            Relation::Assignees => issues::assignee_ids(c, issue)?,
+        };
+        Ok(ids.iter().map(|id| uuid(id)).collect::<Result<_, _>>()?)
+    }
+
+    fn add(self, c: &mut DbConn, issue: &str, id: Uuid) -> Result<(), TaskerError> {
+        let now = crate::storage::now();
+        match self {
+            Relation::Labels => issues::add_label(c, issue, id, now)?,
+            Relation::Assignees => issues::add_assignee(c, issue, id, now)?,
+        }
+        Ok(())
+    }
+
+    fn remove(self, c: &mut DbConn, issue: &str, id: Uuid) -> Result<(), TaskerError> {
+        match self {
+            Relation::Labels => issues::remove_label(c, issue, id)?,
+            Relation::Assignees => issues::remove_assignee(c, issue, id)?,
+        }
+        Ok(())
+    }
+
+    /// Applies the change set; the history of what actually changed.
+    fn apply(self, c: &mut DbConn, row: &IssueRow, set: &ChangeSet) -> Result<Vec<Change>, TaskerError> {
+        let project = row.project_uuid()?;
+        let mut all = set.add.clone();
+        all.extend(set.remove.iter().cloned());
+        // Resolved together, so one error lists every unknown value.
+        let mut add = self.resolve(c, project, &all)?;
+        let remove = add.split_off(set.add.len());
+        if let Some((_, name)) = add.iter().find(|(id, _)| remove.iter().any(|(r, _)| r == id)) {
+            return Err(TaskerError::invalid(self.field(), format!("`{name}` is both added and removed")));
+        }
+        let mut current = self.current(c, &row.id)?;
+        let mut history = Vec::new();
+        for (id, name) in remove {
+            if let Some(pos) = current.iter().position(|c| *c == id) {
+                self.remove(c, &row.id, id)?;
+                current.remove(pos);
+                history.push(Change::new(self.field(), Some(name), None));
+            }
+        }
+        for (id, name) in add {
+            if !current.contains(&id) {
+                self.add(c, &row.id, id)?;
+                current.push(id);
+                history.push(Change::new(self.field(), None, Some(name)));
+            }
+        }
+        Ok(history)
+    }
+}
+
+async fn change(
+    relation: Relation,
+    state: web::Data<TaskerState>,
+    granted: Granted,
+    path: web::Path<String>,
+    write: Write<ChangeSet>,
+) -> Result<HttpResponse, TaskerError> {
+    let card = CardRef::from_path(&path)?;
+    let idem = Idempotency::of(&write, &write.body.actor);
+    let body = write.body;
+    transact(&state.db, move |c| {
+        let mut row = lock_card(c, &card, &granted)?;
+        if let Some(previous) = idem.previous(c)? {
+            return Ok(Outcome::Replayed(previous));
+        }
+        let actor = actor_display(c, &body.actor)?;
+        let history = relation.apply(c, &row, &body)?;
+        save(c, &mut row, &actor, &history)?;
+        let issue = issues::full(c, &row)?;
+        Ok(Outcome::Done(idem.finish(c, StatusCode::OK, &IssueWritten { issue })?))
+    })
+    .await
+}
+
+pub async fn labels(
+    state: web::Data<TaskerState>,
+    granted: Granted,
+    path: web::Path<String>,
+    write: Write<ChangeSet>,
+) -> Result<HttpResponse, TaskerError> {
+    change(Relation::Labels, state, granted, path, write).await
+}
+
+pub async fn assignees(
+    state: web::Data<TaskerState>,
+    granted: Granted,
+    path: web::Path<String>,
+    write: Write<ChangeSet>,
+) -> Result<HttpResponse, TaskerError> {
+    change(Relation::Assignees, state, granted, path, write).await
+}

@@ -38,6 +38,20 @@ pub struct Target {
     pub card_ref: Option<String>,
 }
 
+impl Target {
+    /// What the arguments name, before anything is resolved (a replayed or refused call
+    /// is audited with these).
+    fn from_args(args: &Value) -> Self {
+        let text = |k: &str| args.get(k).and_then(Value::as_str).map(|s| s.trim().chars().take(64).collect::<String>());
+        let card_ref = text("issue");
+        let project_ref = text("project").or_else(|| {
+            let key = card_ref.as_deref()?;
+            crate::tasker::contract::parse_issue_key(key).map(|(ident, _)| ident)
+        });
+        Self { project_ref, card_ref }
+    }
+}
+
 #[derive(Clone)]
 pub struct Calls {
     pub db: Db,
@@ -86,7 +100,7 @@ impl Calls {
         tool: &ToolDef,
         args: &Value,
     ) -> Result<Value, ToolError> {
-        let mut target = Target::default();
+        let mut target = Target::from_args(args);
         let key = args.get("idempotency_key").and_then(Value::as_str).map(str::to_string);
         let (result, pre_recorded) = self.run(tasker, p, ctx, tool, args, key.as_deref(), &mut target).await;
         let (outcome, code) = match &result {

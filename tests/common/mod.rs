@@ -239,6 +239,59 @@ impl TestApp {
         }
     }
 
+    /// An entitled owner (the demo user Alice) with an agent granted the demo project
+    /// WEB with `scopes`, and a token.
+    pub async fn web_agent(&self, scopes: &[&str]) -> Fixture {
+        let owner = reference::seed::demo::ALICE;
+        assert_eq!(self.upsert_owner(owner, "active", true).await.status, 200);
+        let project = reference::seed::demo::WEB;
+        let r = self
+            .internal(
+                "POST",
+                &format!("/owners/{owner}/agents"),
+                Some(json!({
+                    "name": format!("Web bot {}", &Uuid::new_v4().simple().to_string()[..6]),
+                    "grants": [{ "project_id": project, "project_identifier": "WEB", "scopes": scopes }]
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let agent: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+        let t = self
+            .internal("POST", &format!("/owners/{owner}/agents/{agent}/tokens"), Some(json!({"label": "mcp"})))
+            .await;
+        assert_eq!(t.status, 201, "{}", t.text);
+        Fixture {
+            owner,
+            agent,
+            project,
+            token: t.body["token"].as_str().unwrap().to_string(),
+            token_id: t.body["token_info"]["id"].as_str().unwrap().parse().unwrap(),
+        }
+    }
+
+    /// A request with extra headers.
+    pub async fn send_with(&self, method: &str, path: &str, headers: &[(&str, String)], body: Option<Value>) -> Resp {
+        let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(m, self.url(path));
+        for (k, v) in headers {
+            req = req.insert_header((*k, v.clone()));
+        }
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        let mut res = res.expect("request");
+        let bytes = res.body().limit(4 * 1024 * 1024).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
     pub async fn whoami(&self, token: &str) -> Resp {
         self.send("GET", "/api/v1/agent-session", Some(token), None).await
     }

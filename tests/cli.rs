@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 const INTERNAL: &str = "cli-test-internal-token-0123456789abcdefghijkl";
+/// The demo project WEB of the embedded reference Tasker.
+const WEB: &str = "7a5c0002-0000-4000-8000-000000000111";
 
 async fn get(url: &str, bearer: Option<&str>) -> (u16, Value) {
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
@@ -210,7 +212,17 @@ async fn operator_commands_manage_owners_agents_and_tokens() {
 
     // The token works against a running gateway on the same database...
     let mut cmd = command(dir.path());
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--internal-token", INTERNAL, "--database-url", &url]);
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--reference-tasker-bind",
+        "127.0.0.1:0",
+        "--internal-token",
+        INTERNAL,
+        "--database-url",
+        &url,
+    ]);
     let mut gw = Gateway::start(cmd);
     let (status, body) = get(&gw.url("/api/v1/agent-session"), Some(&token)).await;
     assert_eq!(status, 200, "{body}");
@@ -284,20 +296,38 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     let test_db = common::TestDb::new(backend);
     let data = tempfile::tempdir().unwrap();
     let mut cmd = command(data.path());
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--internal-token", INTERNAL])
-        .arg("--data-dir")
-        .arg(data.path().join("data"))
-        .args(["--database-url", &test_db.raw_url, "--log-format", "json", "--log-level", "debug"]);
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--reference-tasker-bind",
+        "127.0.0.1:0",
+        "--internal-token",
+        INTERNAL,
+    ])
+    .arg("--data-dir")
+    .arg(data.path().join("data"))
+    .args(["--database-url", &test_db.raw_url, "--log-format", "json", "--log-level", "debug"]);
     let mut gw = Gateway::start(cmd);
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let mut answers = String::new();
+    let mut session = String::new();
     let mut call = async |method: &str, path: &str, bearer: &str, body: Option<Value>| -> Value {
         let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let req = client.request(m, gw.url(path)).insert_header(("Authorization", format!("Bearer {bearer}")));
+        let mut req = client.request(m, gw.url(path)).insert_header(("Authorization", format!("Bearer {bearer}")));
+        if path == "/mcp" && !session.is_empty() {
+            req = req.insert_header(("Mcp-Session-Id", session.clone()));
+        }
+        if path.starts_with("/api/v1/issues") || path.starts_with("/api/v1/projects/") {
+            req = req.insert_header(("Idempotency-Key", format!("secret-test-{}", answers.len())));
+        }
         let mut res = match body {
             Some(b) => req.send_json(&b).await.unwrap(),
             None => req.send().await.unwrap(),
         };
+        if let Some(s) = res.headers().get("mcp-session-id") {
+            session = s.to_str().unwrap().to_string();
+        }
         let text = String::from_utf8_lossy(&res.body().limit(1 << 22).await.unwrap()).to_string();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         answers.push_str(&text);
@@ -318,7 +348,8 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
         "POST",
         &format!("{base}/agents"),
         INTERNAL,
-        Some(json!({"name": "leaky", "grants": [{"project_id": Uuid::new_v4(), "project_identifier": "WEB"}]})),
+        Some(json!({"name": "leaky", "grants": [{"project_id": WEB, "project_identifier": "WEB",
+            "scopes": ["project:read", "issue:read", "issue:comment"]}]})),
     )
     .await;
     let agent = agent["id"].as_str().unwrap().to_string();
@@ -351,11 +382,39 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
         ("GET", a.clone(), INTERNAL, None),
         ("PATCH", a.clone(), INTERNAL, Some(json!({"description": "d"}))),
         ("GET", format!("{a}/grants"), INTERNAL, None),
-        ("PUT", format!("{a}/grants"), INTERNAL, Some(json!({"grants": []}))),
+        (
+            "PUT",
+            format!("{a}/grants"),
+            INTERNAL,
+            Some(json!({"grants": [{"project_id": WEB, "project_identifier": "WEB",
+            "scopes": ["project:read", "issue:read", "issue:comment"]}]})),
+        ),
         ("GET", format!("{a}/tokens"), INTERNAL, None),
         ("GET", "/api/v1/agent-session".to_string(), token.as_str(), None),
         ("GET", "/api/v1/agent-session".to_string(), token.as_str(), None),
         ("GET", "/api/v1/agent-session".to_string(), typo.as_str(), None),
+        ("GET", "/api/v1/agent-session/setup".to_string(), token.as_str(), None),
+        ("GET", format!("{a}/setup"), INTERNAL, None),
+        (
+            "POST",
+            "/mcp".to_string(),
+            token.as_str(),
+            Some(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})),
+        ),
+        ("POST", "/mcp".to_string(), token.as_str(), Some(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))),
+        (
+            "POST",
+            "/mcp".to_string(),
+            token.as_str(),
+            Some(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "add_comment", "arguments": {"issue": "WEB-1", "body": "hello", "idempotency_key": "secret-test-mcp-1"}}})),
+        ),
+        ("POST", "/mcp".to_string(), typo.as_str(), Some(json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}))),
+        ("GET", "/api/v1/projects".to_string(), token.as_str(), None),
+        ("GET", "/api/v1/issues/WEB-1".to_string(), token.as_str(), None),
+        ("POST", "/api/v1/issues/WEB-1/comments".to_string(), token.as_str(), Some(json!({"body": "from REST"}))),
+        ("DELETE", "/api/v1/issues/WEB-1".to_string(), token.as_str(), None),
         ("GET", "/api/internal/v1/owners/x/agents".to_string(), token.as_str(), None),
         ("DELETE", a.clone(), token.as_str(), None),
         ("GET", "/no/such/route".to_string(), token.as_str(), None),
@@ -377,6 +436,8 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
 
     let logs = gw.output();
     assert!(logs.contains("\"route\""), "JSON request lines were captured");
+    assert!(answers.contains("\"add_comment\"") || answers.contains("hello"), "the MCP calls ran: {answers}");
+    assert!(answers.contains("from REST"), "the REST write ran");
     for (what, text) in [("logs", &logs), ("API answers", &answers), ("CLI listing", &listing)] {
         assert!(!text.contains(&secret), "the token secret appears in the {what}");
         assert!(!text.contains(INTERNAL), "the internal token appears in the {what}");

@@ -460,3 +460,82 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
 }
 
 on_both_backends!(secret_reaches_no_log_row_listing_or_file);
+
+#[actix_web::test]
+async fn a_gateway_uses_the_tasker_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasker_db = format!("sqlite://{}", dir.path().join("tasker.db").display());
+    let gateway_db = sqlite_url(dir.path());
+    let tasker_token = "separate-tasker-token-0123456789abcdefghijk";
+    // The reference Tasker alone, on its own database.
+    let mut cmd = command(dir.path());
+    cmd.args([
+        "reference-tasker",
+        "--bind",
+        "127.0.0.1:0",
+        "--token",
+        tasker_token,
+        "--database-url",
+        &tasker_db,
+        "--log-format",
+        "json",
+    ]);
+    let mut tasker = Gateway::start(cmd);
+    let (status, page) = get(&format!("http://{}/", tasker.addr), None).await;
+    assert_eq!(status, 200);
+    let _ = page;
+    // A gateway configured with its URL and token, on another database.
+    let owner = "7a5c0001-0000-4000-8000-0000000a11ce";
+    operator(dir.path(), &gateway_db, &["owner", "upsert", "--user-id", owner, "--name", "Alice"]);
+    let project = format!("{WEB}:WEB");
+    let (_, out, err) = operator(
+        dir.path(),
+        &gateway_db,
+        &["agent", "create", "--owner", owner, "--name", "remote", "--project", &project],
+    );
+    let agent = out.split_whitespace().nth(1).unwrap_or_else(|| panic!("{err}")).to_string();
+    let (_, out, _) = operator(dir.path(), &gateway_db, &["token", "issue", "--agent", &agent]);
+    let token = out.split_whitespace().find(|w| w.contains("=ndcag_")).unwrap().split_once('=').unwrap().1.to_string();
+    let mut cmd = command(dir.path());
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--internal-token",
+        INTERNAL,
+        "--database-url",
+        &gateway_db,
+        "--log-format",
+        "json",
+    ])
+    .args(["--tasker-url", &format!("http://{}", tasker.addr), "--tasker-token", tasker_token]);
+    let mut gw = Gateway::start(cmd);
+    let (status, body) = get(&gw.url("/api/v1/projects"), Some(&token)).await;
+    assert_eq!((status, body["projects"][0]["identifier"].as_str()), (200, Some("WEB")), "{body}");
+    assert!(!gw.output().contains("reference Tasker running in process"), "no embedded Tasker when a URL is given");
+    // A wrong token for Tasker is an upstream refusal, not a silent success.
+    gw.terminate();
+    let mut cmd = command(dir.path());
+    cmd.args([
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--internal-token",
+        INTERNAL,
+        "--database-url",
+        &gateway_db,
+        "--log-format",
+        "json",
+    ])
+    .args([
+        "--tasker-url",
+        &format!("http://{}", tasker.addr),
+        "--tasker-token",
+        "a-wrong-token-for-tasker-0123456789abcdef",
+    ]);
+    let mut gw = Gateway::start(cmd);
+    let (status, body) = get(&gw.url("/api/v1/projects"), Some(&token)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (502, Some("tasker_misconfigured")), "{body}");
+    gw.terminate();
+    tasker.terminate();
+}

@@ -47,7 +47,7 @@ impl ToolError {
             "conflict" | "idempotency_key_reused" | "in_progress" => 409,
             "validation_failed" | "field_not_allowed" => 422,
             "rate_limited" => 429,
-            "write_not_applied" | "tasker_protocol" => 502,
+            "write_not_applied" | "tasker_protocol" | "tasker_misconfigured" | "tasker_rejected" => 502,
             "tasker_unavailable" | "busy" => 503,
             _ => 500,
         }
@@ -127,6 +127,13 @@ impl From<TaskerError> for ToolError {
                         )
                     }
                     ErrorCode::NotFound => ToolError::failed("not_found", a.message.clone()),
+                    ErrorCode::Unauthorized => {
+                        tracing::error!("Tasker refused the gateway's credentials: check TASKER_TOKEN");
+                        ToolError::failed(
+                            "tasker_misconfigured",
+                            "The gateway cannot reach Tasker with its configured credentials; nothing was written. Tell the gateway's operator.",
+                        )
+                    }
                     ErrorCode::ProjectNotGranted => ToolError::denied("project_not_granted", a.message.clone()),
                     ErrorCode::RateLimited => ToolError::failed("tasker_unavailable", "Tasker is busy. Retry with the same idempotency_key.")
                         .retry_after(5),

@@ -1,5 +1,6 @@
 //! The supervised actors that own the gateway's live state.
 
+pub mod janitor;
 pub mod rate_buckets;
 pub mod tasker_writer;
 pub mod token_sessions;

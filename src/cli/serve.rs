@@ -8,6 +8,7 @@ use super::{EXIT_FAILED, generated_token_file, open_database};
 use std::sync::Arc;
 
 use crate::actors::TokenSessions;
+use crate::actors::janitor::Janitor;
 use crate::actors::rate_buckets::RateBuckets;
 use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use crate::actors::token_sessions::{AuthLimits, Flush};
@@ -87,6 +88,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         }
     };
     let sessions = TokenSessions::start_supervised(db.clone(), AuthLimits::default());
+    Janitor::start_supervised(db.clone(), std::time::Duration::from_secs(600));
     let calls = Calls {
         db: db.clone(),
         rate: RateBuckets::start_supervised(settings.rate_limits),

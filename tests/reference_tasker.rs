@@ -32,7 +32,7 @@ on_both_backends!(
     members_are_added_from_the_workspace,
     projects_outside_the_grant_are_refused_everywhere,
     idempotent_writes_replay_and_refuse_reuse,
-    concurrent_writes_with_one_key_make_one_card,
+    concurrent_writes_neither_duplicate_nor_lose_anything,
     deletes_and_archiving_are_refused,
     bad_input_is_a_400_never_a_500,
     history_records_every_change_with_the_actor,
@@ -150,7 +150,8 @@ async fn projects_list_resolve_and_context(backend: Backend) {
         assert_eq!(r.body["id"], json!(demo::WEB));
     }
     assert_error(&app.get("/projects/resolve?ref=NOPE").await, 404, "not_found");
-    assert_error(&app.get(&format!("/projects/resolve?ref={unknown}")).await, 404, "not_found");
+    assert_error(&app.get(&format!("/projects/resolve?ref={unknown}")).await, 403, "project_not_granted");
+    assert_error(&app.get_as(&[unknown], &format!("/projects/resolve?ref={unknown}")).await, 404, "not_found");
     assert_error(&app.get("/projects/resolve?ref=ops").await, 403, "project_not_granted");
     assert_error(&app.get("/projects/resolve").await, 400, "bad_request");
     assert_error(&app.get("/projects/resolve?ref=").await, 400, "bad_request");
@@ -815,7 +816,7 @@ async fn idempotent_writes_replay_and_refuse_reuse(backend: Backend) {
     app.stop().await;
 }
 
-async fn concurrent_writes_with_one_key_make_one_card(backend: Backend) {
+async fn concurrent_writes_neither_duplicate_nor_lose_anything(backend: Backend) {
     let app = TaskerApp::start(backend).await;
     let path = format!("/projects/{}/issues", demo::WEB);
     let body = with_actor(json!({"title": "Raced"}));
@@ -832,6 +833,14 @@ async fn concurrent_writes_with_one_key_make_one_card(backend: Backend) {
     let mut numbers: Vec<i64> = join_all(calls).await.iter().map(|r| issue_of(r).sequence_id).collect();
     numbers.sort();
     assert_eq!(numbers, [5, 6, 7, 8, 9]);
+    // Concurrent appends to one card's log all land (the card is locked while rewritten).
+    let bodies: Vec<Value> =
+        (0..6).map(|n| with_actor(json!({"ops": [{"op": "append_log", "entry": format!("entry {n}")}]}))).collect();
+    let answers = join_all(bodies.iter().map(|body| app.write("POST", "/issues/WEB-2/blocks", body))).await;
+    assert!(answers.iter().all(|r| r.status == 200), "{:?}", answers.iter().map(|r| &r.text).collect::<Vec<_>>());
+    let mut log = card(&app, "WEB-2").await.blocks.log.unwrap();
+    log.sort();
+    assert_eq!(log, ["Outline drafted.", "entry 0", "entry 1", "entry 2", "entry 3", "entry 4", "entry 5"]);
     app.stop().await;
 }
 

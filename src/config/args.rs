@@ -38,7 +38,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (runs pending migrations first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run pending database migrations and exit.
     Migrate,
     /// Run the reference Tasker alone (the adapter contract and a read-only board page).

@@ -38,11 +38,16 @@ pub async fn resolve(
     if reference.is_empty() {
         return Err(TaskerError::bad_request("`ref` must name a project id or identifier"));
     }
+    // An id outside the grant is refused before looking, like every project id.
+    let by_id = Uuid::parse_str(&reference).ok();
+    if let Some(id) = by_id {
+        granted.check(id)?;
+    }
     let project = state
         .db
-        .run(move |c| match Uuid::parse_str(&reference) {
-            Ok(id) => projects::find(c, id).map_err(TaskerError::from),
-            Err(_) => projects::find_by_identifier(c, &reference).map_err(TaskerError::from),
+        .run(move |c| match by_id {
+            Some(id) => projects::find(c, id).map_err(TaskerError::from),
+            None => projects::find_by_identifier(c, &reference).map_err(TaskerError::from),
         })
         .await?
         .ok_or_else(|| TaskerError::not_found(format!("no project `{}`", q.reference.trim())))?;

@@ -3,7 +3,7 @@
 #
 #   (no arguments, or flags)      run `migrate`; only if it succeeds, exec `serve "$@"`
 #   serve [FLAGS...]              the same (the word `serve` is dropped, FLAGS are kept)
-#   migrate|owner|agent|token|help|-h|--help|-V|--version [...]
+#   migrate|owner|agent|token|reference-tasker|help|-h|--help|-V|--version [...]
 #                                 exec the binary with the arguments exactly as given,
 #                                 e.g. `docker run IMAGE agent list`
 #
@@ -22,7 +22,7 @@ set -eu
 bin="${NODEDC_AGENT_GATEWAY_BIN:-nodedc-agent-gateway}"
 
 case "${1:-}" in
-    migrate | owner | agent | token | help | -h | --help | -V | --version)
+    migrate | owner | agent | token | reference-tasker | help | -h | --help | -V | --version)
         exec "$bin" "$@"
         ;;
     serve)

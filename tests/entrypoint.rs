@@ -58,7 +58,10 @@ fn entrypoint_command(dir: &Path, database_url: &str, args: &[&str]) -> Command 
 fn production(cmd: &mut Command, addr: SocketAddr) {
     cmd.env("NODEDC_AGENT_GATEWAY_MODE", "production")
         .env("NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN", internal_token())
-        .env("NODEDC_AGENT_GATEWAY_BIND", addr.to_string());
+        .env("NODEDC_AGENT_GATEWAY_BIND", addr.to_string())
+        // Production names its Tasker; nothing contacts it at start-up.
+        .env("NODEDC_AGENT_GATEWAY_TASKER_URL", "http://127.0.0.1:9")
+        .env("NODEDC_AGENT_GATEWAY_TASKER_TOKEN", internal_token());
 }
 
 /// Output of a pipe, collected by a thread as it arrives.

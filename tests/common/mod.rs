@@ -209,48 +209,26 @@ impl TestApp {
         .await
     }
 
-    /// An entitled owner with one agent (granted project WEB read + create) and a token.
+    /// An entitled owner with one agent (granted a fresh project `WEB` with read and
+    /// create) and a token.
     pub async fn agent_with_token(&self) -> Fixture {
-        let owner = Uuid::new_v4();
+        self.agent_on(Uuid::new_v4(), Uuid::new_v4(), &["issue:read", "issue:create"]).await
+    }
+
+    /// The demo user Alice, entitled, with an agent granted the demo project WEB with
+    /// `scopes`, and a token.
+    pub async fn web_agent(&self, scopes: &[&str]) -> Fixture {
+        self.agent_on(reference::seed::demo::ALICE, reference::seed::demo::WEB, scopes).await
+    }
+
+    async fn agent_on(&self, owner: Uuid, project: Uuid, scopes: &[&str]) -> Fixture {
         assert_eq!(self.upsert_owner(owner, "active", true).await.status, 200);
-        let project = Uuid::new_v4();
         let r = self
             .internal(
                 "POST",
                 &format!("/owners/{owner}/agents"),
                 Some(json!({
                     "name": format!("bot-{}", &Uuid::new_v4().simple().to_string()[..6]),
-                    "grants": [{ "project_id": project, "project_identifier": "WEB", "scopes": ["issue:read", "issue:create"] }]
-                })),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        let agent: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
-        let t = self
-            .internal("POST", &format!("/owners/{owner}/agents/{agent}/tokens"), Some(json!({"label": "test"})))
-            .await;
-        assert_eq!(t.status, 201, "{}", t.text);
-        Fixture {
-            owner,
-            agent,
-            project,
-            token: t.body["token"].as_str().unwrap().to_string(),
-            token_id: t.body["token_info"]["id"].as_str().unwrap().parse().unwrap(),
-        }
-    }
-
-    /// An entitled owner (the demo user Alice) with an agent granted the demo project
-    /// WEB with `scopes`, and a token.
-    pub async fn web_agent(&self, scopes: &[&str]) -> Fixture {
-        let owner = reference::seed::demo::ALICE;
-        assert_eq!(self.upsert_owner(owner, "active", true).await.status, 200);
-        let project = reference::seed::demo::WEB;
-        let r = self
-            .internal(
-                "POST",
-                &format!("/owners/{owner}/agents"),
-                Some(json!({
-                    "name": format!("Web bot {}", &Uuid::new_v4().simple().to_string()[..6]),
                     "grants": [{ "project_id": project, "project_identifier": "WEB", "scopes": scopes }]
                 })),
             )
@@ -258,7 +236,7 @@ impl TestApp {
         assert_eq!(r.status, 201, "{}", r.text);
         let agent: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
         let t = self
-            .internal("POST", &format!("/owners/{owner}/agents/{agent}/tokens"), Some(json!({"label": "mcp"})))
+            .internal("POST", &format!("/owners/{owner}/agents/{agent}/tokens"), Some(json!({"label": "test"})))
             .await;
         assert_eq!(t.status, 201, "{}", t.text);
         Fixture {

@@ -9,20 +9,24 @@
 //! secrets hit the same endpoint (64 at a time). Prints latency percentiles,
 //! throughput, the slowdown ratio and how many argon2 verifications the burst caused.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpServer, web};
 use futures_util::future::join_all;
 use nodedc_agent_gateway::actors::TokenSessions;
+use nodedc_agent_gateway::actors::rate_buckets::{RateBuckets, RateLimits};
+use nodedc_agent_gateway::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats};
 use nodedc_agent_gateway::auth::{AgentToken, InternalToken};
+use nodedc_agent_gateway::calls::Calls;
 use nodedc_agent_gateway::http::{self, AppState};
 use nodedc_agent_gateway::model::{OwnerStatus, ProjectIdentifier};
 use nodedc_agent_gateway::service::agents::{GrantRequest, NewAgent};
 use nodedc_agent_gateway::service::owners::OwnerProjection;
 use nodedc_agent_gateway::service::{Ctx, Services, Within};
 use nodedc_agent_gateway::storage::{DatabaseUrl, Db};
+use nodedc_agent_gateway::tasker::client::TaskerConfig;
 use uuid::Uuid;
 
 const VALID_CLIENTS: usize = 4;
@@ -77,6 +81,13 @@ fn start_server(limits: AuthLimits, tx: mpsc::Sender<Setup>) {
                 let issued = services.issue_token(&ctx, Within::AnyOwner, agent.agent.id, "bench", None).await.unwrap();
                 tokens.push(issued.token.expose());
             }
+            // The benchmark calls no tool: Tasker is never contacted.
+            let tasker = Arc::new(TaskerConfig::new("http://127.0.0.1:9", InternalToken::generate()));
+            let calls = Calls {
+                db: db.clone(),
+                rate: RateBuckets::start_supervised(RateLimits::default()),
+                writer: TaskerWriter::start_supervised(tasker.clone(), WriterLimits::default()),
+            };
             let state = web::Data::new(AppState {
                 db: db.clone(),
                 services,
@@ -84,6 +95,10 @@ fn start_server(limits: AuthLimits, tx: mpsc::Sender<Setup>) {
                 internal_token: InternalToken::generate(),
                 public_url: "http://bench".into(),
                 trust_forwarded_for: false,
+                calls,
+                tasker,
+                allowed_origins: vec![],
+                max_body_bytes: 65536,
             });
             let server = HttpServer::new(move || http::build(state.clone(), 65536))
                 .workers(2)

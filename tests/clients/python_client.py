@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""End-to-end check of the gateway's MCP endpoint with the official Python SDK (`mcp`).
+
+    python_client.py URL TOKEN
+
+URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token for the demo
+project WEB with the scopes project:read and issue:{read,create,update,move,comment,
+label,assign,blocks}. Connects with the SDK's streamable HTTP client (default `auto`
+mode: it probes `server/discover`, then falls back to `initialize`), lists the tools,
+calls every one of them and checks the structured results (the SDK also validates each
+`structuredContent` against the tool's output schema).
+
+Prints one JSON line on stdout at the end: {"ok": true, ...} and exits 0 when every
+check passed; otherwise {"ok": false, "error": ...} on stdout, the details on stderr,
+and exit 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import traceback
+import uuid
+from importlib.metadata import version as package_version
+from typing import Any
+
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+PROJECT_ID = "7a5c0002-0000-4000-8000-000000000111"
+EXPECTED_TOOLS = {
+    "list_projects",
+    "get_project_context",
+    "search_issues",
+    "get_issue",
+    "create_issue",
+    "update_issue",
+    "move_issue",
+    "add_comment",
+    "set_issue_labels",
+    "assign_issue",
+    "update_structured_blocks",
+}
+READ_TOOLS = {"list_projects", "get_project_context", "search_issues", "get_issue"}
+
+
+class CheckFailed(Exception):
+    pass
+
+
+class Run:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.checks = 0
+        self.called: dict[str, int] = {}
+        self.rate_limited_retries = 0
+        self.run_id = uuid.uuid4().hex[:10]
+
+    def check(self, cond: bool, what: str, got: Any = None) -> None:
+        self.checks += 1
+        if not cond:
+            detail = "" if got is None else f"; got: {json.dumps(got, default=str)[:2000]}"
+            raise CheckFailed(f"{what}{detail}")
+
+    def key(self, name: str) -> str:
+        return f"py-{name}-{self.run_id}"
+
+    async def call(self, name: str, args: dict[str, Any], *, expect_error: bool = False) -> Any:
+        """Calls a tool; returns structuredContent (or the error text when expect_error)."""
+        self.called[name] = self.called.get(name, 0) + 1
+        # A rate-limited write says when to retry ("Retry in N seconds."): do as it says.
+        for attempt in range(6):
+            result = await self.client.call_tool(name, args)
+            texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
+            wait = re.match(r"Error \(rate_limited\).*Retry in (\d+) seconds", texts[0] if texts else "")
+            if not (result.is_error and wait and attempt < 5):
+                break
+            self.rate_limited_retries += 1
+            await asyncio.sleep(int(wait.group(1)) + 0.2)
+        if expect_error:
+            self.check(result.is_error is True, f"{name} should fail with isError", result.model_dump())
+            self.check(bool(texts) and texts[0].startswith("Error ("), f"{name}: error text", texts)
+            return texts[0]
+        self.check(not result.is_error, f"{name} failed: {texts}", args)
+        self.check(bool(texts) and texts[0].strip() != "", f"{name}: a text content block", result.model_dump())
+        self.check(isinstance(result.structured_content, dict), f"{name}: structuredContent", result.model_dump())
+        return result.structured_content
+
+
+async def scenario(run: Run) -> dict[str, Any]:
+    client = run.client
+    check = run.check
+    summary: dict[str, Any] = {}
+
+    # --- handshake and tool list
+    summary["protocol_version"] = client.protocol_version
+    check(client.protocol_version in ("2025-11-25", "2025-06-18", "2025-03-26"), "negotiated version", client.protocol_version)
+    info = client.server_info
+    check(info is not None and info.name == "nodedc-agent-gateway", "server name", info and info.model_dump())
+    check(client.server_capabilities.tools is not None, "tools capability")
+    check("list_projects" in (client.instructions or ""), "instructions mention list_projects", client.instructions)
+
+    tools = (await client.list_tools()).tools
+    names = {t.name for t in tools}
+    check(names == EXPECTED_TOOLS, "tool set", sorted(names))
+    check("add_project_member" not in names, "add_project_member needs a scope the agent lacks")
+    check(not any("delete" in n or "archive" in n for n in names), "no delete/archive tool", sorted(names))
+    for t in tools:
+        check(t.input_schema.get("type") == "object", f"{t.name}: input schema is an object")
+        check(t.output_schema is not None, f"{t.name}: has an output schema")
+        a = t.annotations
+        check(a is not None, f"{t.name}: annotations")
+        if t.name in READ_TOOLS:
+            check(a.read_only_hint is True, f"{t.name}: readOnlyHint", a.model_dump())
+        else:
+            check(a.read_only_hint is False and a.destructive_hint is False, f"{t.name}: not destructive", a.model_dump())
+            check("idempotency_key" in t.input_schema.get("required", []), f"{t.name}: idempotency_key required")
+    summary["tools"] = len(tools)
+
+    # --- reads
+    projects = (await run.call("list_projects", {}))["projects"]
+    web = [p for p in projects if p["identifier"] == "WEB"]
+    check(len(web) == 1 and web[0]["id"] == PROJECT_ID, "list_projects shows WEB", projects)
+    check("issue:blocks" in web[0]["scopes"], "WEB scopes", web[0])
+
+    ctx = await run.call("get_project_context", {"project": "WEB"})
+    states = {s["name"]: s for s in ctx["states"]}
+    check(set(states) == {"Backlog", "Todo", "In Progress", "Done", "Cancelled"}, "states", list(states))
+    check(states["Todo"]["is_default"] is True, "Todo is the default state", states["Todo"])
+    check({"bug", "feature", "docs", "chore"} <= {l["name"] for l in ctx["labels"]}, "labels", ctx["labels"])
+    members = {m["email"]: m for m in ctx["members"]}
+    check({"alice@example.com", "bob@example.com"} <= set(members), "members", list(members))
+    alice = members["alice@example.com"]
+
+    # --- create (and the idempotent replay)
+    title = f"Python SDK card {run.run_id}"
+    create_args = {
+        "project": "WEB",
+        "title": title,
+        "priority": "medium",
+        "blocks": {"goal": "Prove the Python MCP SDK works end to end."},
+        "idempotency_key": run.key("create"),
+    }
+    issue = (await run.call("create_issue", create_args))["issue"]
+    key = issue["key"]
+    check(key.startswith("WEB-") and issue["title"] == title, "created card", issue)
+    check(issue["state"]["name"] == "Todo", "new card in the default state", issue["state"])
+    check(issue["blocks"].get("goal") == create_args["blocks"]["goal"], "goal block", issue["blocks"])
+    again = (await run.call("create_issue", create_args))["issue"]
+    check(again["id"] == issue["id"], "same idempotency_key, same card", again)
+    summary["issue"] = key
+
+    # --- every write tool
+    upd = (await run.call(
+        "update_issue",
+        {"issue": key, "title": title + " (updated)", "priority": "high", "target_date": "2030-01-31",
+         "idempotency_key": run.key("update")},
+    ))["issue"]
+    check(upd["title"] == title + " (updated)" and upd["priority"] == "high", "update_issue", upd)
+    check(upd["target_date"] == "2030-01-31", "target date", upd)
+
+    moved = (await run.call("move_issue", {"issue": key, "state": "In Progress", "idempotency_key": run.key("move")}))["issue"]
+    check(moved["state"]["name"] == "In Progress" and moved["state"]["group"] == "started", "moved to In Progress", moved["state"])
+
+    body = f"Comment from the Python SDK {run.run_id}"
+    written = await run.call("add_comment", {"issue": key, "body": body, "idempotency_key": run.key("comment")})
+    check(written["comment"]["body"] == body, "comment body", written["comment"])
+    check(any(c["body"] == body for c in written["issue"]["recent_comments"]), "comment on the card", written["issue"])
+
+    labelled = (await run.call("set_issue_labels", {"issue": key, "add": ["bug"], "idempotency_key": run.key("labels")}))["issue"]
+    check([l["name"] for l in labelled["labels"]] == ["bug"], "label bug", labelled["labels"])
+
+    assigned = (await run.call("assign_issue", {"issue": key, "add": ["alice@example.com"], "idempotency_key": run.key("assign")}))["issue"]
+    check([a["user_id"] for a in assigned["assignees"]] == [alice["user_id"]], "assigned to Alice", assigned["assignees"])
+
+    plan1 = "1. connect\n2. call every tool"
+    b1 = (await run.call(
+        "update_structured_blocks",
+        {"issue": key, "ops": [{"op": "replace", "block": "plan", "text": plan1}], "idempotency_key": run.key("plan-1")},
+    ))["issue"]
+    check(b1["blocks"].get("plan") == plan1, "plan written", b1["blocks"])
+    entry = f"python client ran {run.run_id}"
+    b2 = (await run.call(
+        "update_structured_blocks",
+        {"issue": key, "ops": [{"op": "append_log", "entry": entry}], "idempotency_key": run.key("log-1")},
+    ))["issue"]
+    check(any(entry in e for e in b2["blocks"].get("log", [])), "log entry appended", b2["blocks"])
+    check(b2["blocks"].get("plan") == plan1, "plan kept by append_log", b2["blocks"])
+
+    got = await run.call("get_issue", {"issue": key})
+    check(got["key"] == key and got["state"]["name"] == "In Progress", "get_issue", got)
+    check(got["blocks"].get("plan") == plan1 and "plan" in got["block_versions"], "plan version readable", got["block_versions"])
+    check([l["name"] for l in got["labels"]] == ["bug"], "labels read back", got["labels"])
+    check(any(c["body"] == body for c in got["recent_comments"]), "comment read back", got["recent_comments"])
+    version = got["block_versions"]["plan"]
+    plan2 = "1. connect\n2. call every tool\n3. replace with base_version"
+    b3 = (await run.call(
+        "update_structured_blocks",
+        {"issue": key, "ops": [{"op": "replace", "block": "plan", "text": plan2, "base_version": version}],
+         "idempotency_key": run.key("plan-2")},
+    ))["issue"]
+    check(b3["blocks"].get("plan") == plan2, "plan replaced with base_version", b3["blocks"])
+    check(b3["block_versions"].get("plan") not in (None, version), "plan version changed", b3["block_versions"])
+    # The version read before is now stale: a conflict, as an isError result.
+    conflict = await run.call(
+        "update_structured_blocks",
+        {"issue": key, "ops": [{"op": "replace", "block": "plan", "text": "stale", "base_version": version}],
+         "idempotency_key": run.key("plan-3")},
+        expect_error=True,
+    )
+    check("conflict" in conflict, "stale base_version is a conflict", conflict)
+
+    found = await run.call("search_issues", {"project": "WEB", "query": run.run_id})
+    check([i["key"] for i in found["issues"]] == [key], "search by text", found)
+    found = await run.call("search_issues", {"project": "WEB", "state": "In Progress", "label": "bug", "assignee": "alice@example.com"})
+    check(key in [i["key"] for i in found["issues"]], "search by state, label and assignee", found)
+    hit = next(i for i in found["issues"] if i["key"] == key)
+    check(hit["state"]["name"] == "In Progress", "search result state", hit)
+
+    # --- what the agent cannot do
+    bad = await run.call("create_issue", {"project": "WEB", "title": "no key"}, expect_error=True)
+    check("idempotency_key" in bad, "a write without idempotency_key is refused", bad)
+    for name, args in (
+        ("delete_issue", {"issue": key, "idempotency_key": run.key("delete")}),
+        ("archive_issue", {"issue": key, "idempotency_key": run.key("archive")}),
+    ):
+        try:
+            result = await client.call_tool(name, args)
+        except MCPError as e:
+            check("Unknown tool" in str(e), f"{name}: unknown tool", str(e))
+        else:
+            check(result.is_error is True, f"{name} must not succeed", result.model_dump())
+    # A tool the agent has no scope for (absent from tools/list) fails too.
+    try:
+        result = await client.call_tool(
+            "add_project_member", {"project": "WEB", "user": "bob@example.com", "idempotency_key": run.key("member")}
+        )
+    except MCPError as e:
+        denied = str(e)
+    else:
+        check(result.is_error is True, "add_project_member must not succeed", result.model_dump())
+        denied = result.content[0].text
+    check(denied != "", "add_project_member refused", denied)
+    still = await run.call("get_issue", {"issue": key})
+    check(still["state"]["name"] == "In Progress", "card still there", still["state"])
+
+    missing = EXPECTED_TOOLS - set(run.called)
+    check(not missing, "every listed tool was called", sorted(missing))
+    summary["calls"] = sum(run.called.values())
+    return summary
+
+
+async def main(url: str, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=60.0)) as http:
+        async with Client(streamable_http_client(url, http_client=http)) as client:
+            run = Run(client)
+            summary = await scenario(run)
+            summary["checks"] = run.checks
+            summary["rate_limited_retries"] = run.rate_limited_retries
+            return summary
+
+
+def describe(e: BaseException) -> str:
+    """The leaf errors of an exception (group), one line."""
+    if isinstance(e, BaseExceptionGroup):
+        return "; ".join(describe(x) for x in e.exceptions)
+    return f"{type(e).__name__}: {e}"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print("usage: python_client.py URL TOKEN", file=sys.stderr)
+        sys.exit(2)
+    base = {"client": "python", "sdk": "mcp", "sdk_version": package_version("mcp")}
+    try:
+        out = asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), timeout=120))
+    except BaseException as e:  # noqa: BLE001 - report anything, including ExceptionGroups
+        traceback.print_exc(file=sys.stderr)
+        msg = describe(e)
+        print(f"python_client: FAILED: {msg}", file=sys.stderr)
+        print(json.dumps({**base, "ok": False, "error": msg}))
+        sys.exit(1)
+    print(json.dumps({**base, "ok": True, **out}))

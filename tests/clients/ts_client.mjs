@@ -1,0 +1,269 @@
+#!/usr/bin/env node
+// End-to-end check of the gateway's MCP endpoint with the official TypeScript SDK.
+//
+//   node ts_client.mjs URL TOKEN
+//
+// URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token for the demo
+// project WEB with project:read and issue:{read,create,update,move,comment,label,assign,
+// blocks}. Connects with StreamableHTTPClientTransport (the bearer token in
+// requestInit.headers), lists the tools, calls every one and checks the structured
+// results (the SDK also validates structuredContent against each output schema), then
+// ends the session with DELETE and checks the old session id is refused.
+//
+// Prints one JSON line on stdout at the end ({"ok": true, ...}) and exits 0 when every
+// check passed; otherwise {"ok": false, "error": ...}, the details on stderr, exit 1.
+
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+
+const SDK_VERSION = JSON.parse(
+  readFileSync(new URL("./node_modules/@modelcontextprotocol/sdk/package.json", import.meta.url), "utf8"),
+).version;
+
+const PROJECT_ID = "7a5c0002-0000-4000-8000-000000000111";
+const EXPECTED_TOOLS = [
+  "list_projects",
+  "get_project_context",
+  "search_issues",
+  "get_issue",
+  "create_issue",
+  "update_issue",
+  "move_issue",
+  "add_comment",
+  "set_issue_labels",
+  "assign_issue",
+  "update_structured_blocks",
+];
+const READ_TOOLS = new Set(["list_projects", "get_project_context", "search_issues", "get_issue"]);
+
+class CheckFailed extends Error {}
+
+let checks = 0;
+function check(cond, what, got) {
+  checks += 1;
+  if (!cond) {
+    const detail = got === undefined ? "" : `; got: ${JSON.stringify(got)?.slice(0, 2000)}`;
+    throw new CheckFailed(`${what}${detail}`);
+  }
+}
+
+const runId = randomBytes(5).toString("hex");
+const key = (name) => `ts-${name}-${runId}`;
+const called = new Map();
+let rateLimitedRetries = 0;
+
+async function call(client, name, args, { expectError = false } = {}) {
+  called.set(name, (called.get(name) ?? 0) + 1);
+  let result;
+  let texts;
+  // A rate-limited write says when to retry ("Retry in N seconds."): do as it says.
+  for (let attempt = 0; ; attempt++) {
+    result = await client.callTool({ name, arguments: args });
+    texts = (result.content ?? []).filter((c) => c.type === "text").map((c) => c.text);
+    const wait = result.isError && attempt < 5 && /^Error \(rate_limited\).*Retry in (\d+) seconds/.exec(texts[0] ?? "");
+    if (!wait) break;
+    rateLimitedRetries += 1;
+    await new Promise((r) => setTimeout(r, Number(wait[1]) * 1000 + 200));
+  }
+  if (expectError) {
+    check(result.isError === true, `${name} should fail with isError`, result);
+    check(texts.length > 0 && texts[0].startsWith("Error ("), `${name}: error text`, texts);
+    return texts[0];
+  }
+  check(!result.isError, `${name} failed: ${texts.join(" ")}`, args);
+  check(texts.length > 0 && texts[0].trim() !== "", `${name}: a text content block`, result);
+  check(result.structuredContent && typeof result.structuredContent === "object", `${name}: structuredContent`, result);
+  return result.structuredContent;
+}
+
+async function scenario(url, token) {
+  const summary = {};
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  const client = new Client({ name: "nodedc-e2e-ts", version: "1.0.0" });
+  await client.connect(transport);
+
+  // --- handshake and tool list
+  summary.protocol_version = transport.protocolVersion;
+  check(["2025-11-25", "2025-06-18", "2025-03-26"].includes(transport.protocolVersion), "negotiated version", transport.protocolVersion);
+  check(typeof transport.sessionId === "string" && transport.sessionId.length > 0, "session id", transport.sessionId);
+  check(client.getServerVersion()?.name === "nodedc-agent-gateway", "server name", client.getServerVersion());
+  check(client.getServerCapabilities()?.tools !== undefined, "tools capability", client.getServerCapabilities());
+  check((client.getInstructions() ?? "").includes("list_projects"), "instructions", client.getInstructions());
+  await client.ping();
+
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name).sort();
+  check(JSON.stringify(names) === JSON.stringify([...EXPECTED_TOOLS].sort()), "tool set", names);
+  check(!names.includes("add_project_member"), "add_project_member needs a scope the agent lacks");
+  check(!names.some((n) => n.includes("delete") || n.includes("archive")), "no delete/archive tool", names);
+  for (const t of tools) {
+    check(t.inputSchema?.type === "object", `${t.name}: input schema`);
+    check(t.outputSchema?.type === "object", `${t.name}: output schema`, t.outputSchema);
+    check(typeof t.title === "string" && t.title.length > 0, `${t.name}: title`, t);
+    if (READ_TOOLS.has(t.name)) {
+      check(t.annotations?.readOnlyHint === true, `${t.name}: readOnlyHint`, t.annotations);
+    } else {
+      check(t.annotations?.readOnlyHint === false && t.annotations?.destructiveHint === false, `${t.name}: not destructive`, t.annotations);
+      check((t.inputSchema.required ?? []).includes("idempotency_key"), `${t.name}: idempotency_key required`, t.inputSchema.required);
+    }
+  }
+  summary.tools = tools.length;
+
+  // --- reads
+  const { projects } = await call(client, "list_projects", {});
+  const web = projects.filter((p) => p.identifier === "WEB");
+  check(web.length === 1 && web[0].id === PROJECT_ID, "list_projects shows WEB", projects);
+
+  const ctx = await call(client, "get_project_context", { project: PROJECT_ID });
+  const stateNames = ctx.states.map((s) => s.name).sort();
+  check(JSON.stringify(stateNames) === JSON.stringify(["Backlog", "Cancelled", "Done", "In Progress", "Todo"]), "states", stateNames);
+  check(ctx.states.find((s) => s.name === "Todo")?.is_default === true, "Todo is the default", ctx.states);
+  const labelNames = new Set(ctx.labels.map((l) => l.name));
+  check(["bug", "feature", "docs", "chore"].every((l) => labelNames.has(l)), "labels", [...labelNames]);
+  const alice = ctx.members.find((m) => m.email === "alice@example.com");
+  const bob = ctx.members.find((m) => m.email === "bob@example.com");
+  check(alice && bob, "members alice and bob", ctx.members);
+  const doneId = ctx.states.find((s) => s.name === "Done").id;
+  const featureId = ctx.labels.find((l) => l.name === "feature").id;
+
+  // --- create (and the idempotent replay)
+  const title = `TypeScript SDK card ${runId}`;
+  const createArgs = {
+    project: "WEB",
+    title,
+    state: "Backlog",
+    labels: ["docs"],
+    assignees: ["bob@example.com"],
+    blocks: { acceptance: [{ text: "every tool called", checked: false }] },
+    idempotency_key: key("create"),
+  };
+  const { issue } = await call(client, "create_issue", createArgs);
+  const cardKey = issue.key;
+  check(cardKey.startsWith("WEB-") && issue.title === title, "created card", issue);
+  check(issue.state.name === "Backlog", "created in Backlog", issue.state);
+  check(issue.labels.map((l) => l.name).join() === "docs", "created with label docs", issue.labels);
+  check(issue.assignees.map((a) => a.user_id).join() === bob.user_id, "created assigned to Bob", issue.assignees);
+  const again = (await call(client, "create_issue", createArgs)).issue;
+  check(again.id === issue.id, "same idempotency_key, same card", again);
+  summary.issue = cardKey;
+
+  // --- every write tool
+  const upd = (await call(client, "update_issue", { issue: issue.id, title: `${title} (updated)`, priority: "urgent", start_date: "2030-01-02", idempotency_key: key("update") })).issue;
+  check(upd.title === `${title} (updated)` && upd.priority === "urgent" && upd.start_date === "2030-01-02", "update_issue", upd);
+  const cleared = (await call(client, "update_issue", { issue: cardKey, start_date: null, idempotency_key: key("update-2") })).issue;
+  check(cleared.start_date == null && cleared.priority === "urgent", "start_date cleared, priority kept", cleared);
+
+  const moved = (await call(client, "move_issue", { issue: cardKey, state: "In Progress", idempotency_key: key("move") })).issue;
+  check(moved.state.name === "In Progress" && moved.state.group === "started", "moved to In Progress", moved.state);
+
+  const body = `Comment from the TypeScript SDK ${runId}`;
+  const written = await call(client, "add_comment", { issue: cardKey, body, idempotency_key: key("comment") });
+  check(written.comment.body === body && written.issue.key === cardKey, "add_comment", written.comment);
+
+  const labelled = (await call(client, "set_issue_labels", { issue: cardKey, add: ["bug", featureId], remove: ["docs"], idempotency_key: key("labels") })).issue;
+  check(labelled.labels.map((l) => l.name).sort().join() === "bug,feature", "labels bug+feature, docs removed", labelled.labels);
+
+  const assigned = (await call(client, "assign_issue", { issue: cardKey, add: ["alice@example.com"], remove: ["bob@example.com"], idempotency_key: key("assign") })).issue;
+  check(assigned.assignees.map((a) => a.user_id).join() === alice.user_id, "assigned to Alice instead of Bob", assigned.assignees);
+
+  const plan1 = "1. connect with the TypeScript SDK\n2. call every tool";
+  const b1 = (await call(client, "update_structured_blocks", { issue: cardKey, ops: [{ op: "replace", block: "plan", text: plan1 }], idempotency_key: key("plan-1") })).issue;
+  check(b1.blocks.plan === plan1, "plan written", b1.blocks);
+  const entry = `ts client ran ${runId}`;
+  const b2 = (await call(client, "update_structured_blocks", {
+    issue: cardKey,
+    ops: [{ op: "append_log", entry }, { op: "check_item", item: "every tool called", checked: true }],
+    idempotency_key: key("log-1"),
+  })).issue;
+  check((b2.blocks.log ?? []).some((e) => e.includes(entry)), "log appended", b2.blocks);
+  check(b2.blocks.acceptance?.[0]?.checked === true, "acceptance item ticked", b2.blocks);
+
+  const got = await call(client, "get_issue", { issue: cardKey });
+  check(got.key === cardKey && got.state.name === "In Progress" && got.blocks.plan === plan1, "get_issue", got);
+  const version = got.block_versions.plan;
+  check(typeof version === "string" && version.length > 0, "plan version", got.block_versions);
+  const plan2 = `${plan1}\n3. replace with base_version`;
+  const b3 = (await call(client, "update_structured_blocks", { issue: cardKey, ops: [{ op: "replace", block: "plan", text: plan2, base_version: version }], idempotency_key: key("plan-2") })).issue;
+  check(b3.blocks.plan === plan2 && b3.block_versions.plan !== version, "plan replaced with base_version", b3.block_versions);
+  const conflict = await call(client, "update_structured_blocks", { issue: cardKey, ops: [{ op: "replace", block: "plan", text: "stale", base_version: version }], idempotency_key: key("plan-3") }, { expectError: true });
+  check(conflict.includes("conflict"), "stale base_version is a conflict", conflict);
+
+  const done = (await call(client, "move_issue", { issue: cardKey, state: doneId, idempotency_key: key("move-2") })).issue;
+  check(done.state.name === "Done" && done.state.group === "completed", "moved to Done by state id", done.state);
+
+  const found = await call(client, "search_issues", { project: "WEB", query: runId });
+  check(found.issues.map((i) => i.key).join() === cardKey, "search by text", found);
+  const byState = await call(client, "search_issues", { project: "WEB", state: "Done", label: "feature", assignee: alice.user_id, limit: 100 });
+  check(byState.issues.some((i) => i.key === cardKey && i.state.name === "Done"), "search by state, label, assignee", byState);
+
+  // --- what the agent cannot do
+  const bad = await call(client, "move_issue", { issue: cardKey, state: "Nowhere", idempotency_key: key("move-bad") }, { expectError: true });
+  check(bad.length > 0, "unknown state refused", bad);
+  for (const name of ["delete_issue", "archive_issue"]) {
+    try {
+      const r = await client.callTool({ name, arguments: { issue: cardKey, idempotency_key: key(name) } });
+      check(r.isError === true, `${name} must not succeed`, r);
+    } catch (e) {
+      check(e instanceof McpError && /Unknown tool/.test(e.message), `${name}: unknown tool`, String(e));
+    }
+  }
+  try {
+    const r = await client.callTool({ name: "add_project_member", arguments: { project: "WEB", user: "bob@example.com", idempotency_key: key("member") } });
+    check(r.isError === true, "add_project_member must not succeed", r);
+  } catch (e) {
+    check(e instanceof McpError, "add_project_member refused", String(e));
+  }
+
+  const missing = EXPECTED_TOOLS.filter((t) => !called.has(t));
+  check(missing.length === 0, "every listed tool was called", missing);
+  summary.calls = [...called.values()].reduce((a, b) => a + b, 0);
+  summary.rate_limited_retries = rateLimitedRetries;
+
+  // --- end the session (DELETE); its id is then refused
+  const sid = transport.sessionId;
+  await transport.terminateSession();
+  check(transport.sessionId === undefined, "session ended");
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${token}`,
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "Mcp-Session-Id": sid,
+      "MCP-Protocol-Version": summary.protocol_version,
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 99, method: "tools/list" }),
+  });
+  check(res.status === 404, "an ended session is 404", res.status);
+  await client.close();
+  return summary;
+}
+
+const [url, token] = process.argv.slice(2);
+if (!url || !token) {
+  console.error("usage: node ts_client.mjs URL TOKEN");
+  process.exit(2);
+}
+const base = { client: "typescript", sdk: "@modelcontextprotocol/sdk", sdk_version: SDK_VERSION, node: process.version };
+const timer = setTimeout(() => {
+  console.error("ts_client: FAILED: timed out after 120 s");
+  console.log(JSON.stringify({ ...base, ok: false, error: "timeout" }));
+  process.exit(1);
+}, 120_000);
+try {
+  const summary = await scenario(url, token);
+  clearTimeout(timer);
+  console.log(JSON.stringify({ ...base, ok: true, ...summary, checks }));
+  process.exit(0);
+} catch (e) {
+  clearTimeout(timer);
+  console.error(e?.stack ?? e);
+  console.error(`ts_client: FAILED: ${e?.message ?? e}`);
+  console.log(JSON.stringify({ ...base, ok: false, error: String(e?.message ?? e) }));
+  process.exit(1);
+}

@@ -115,6 +115,10 @@ on_both_backends!(
     every_call_leaves_exactly_one_audit_event,
     rest_endpoints_share_the_pipeline,
     the_setup_packet_holds_no_secret,
+    a_replay_is_checked_against_the_current_grants,
+    a_scope_in_one_project_does_not_reach_another,
+    a_write_whose_audit_cannot_be_recorded_is_not_performed,
+    sessions_survive_a_new_actor,
 );
 
 async fn initialize_negotiates_every_supported_version(backend: Backend) {
@@ -175,12 +179,16 @@ async fn protocol_faults_are_json_rpc_errors(backend: Backend) {
     assert_eq!((res.status().as_u16(), v["error"]["code"].clone()), (400, json!(-32700)));
     let r = app.send_with("POST", "/mcp", &h, Some(json!({"id": 1, "method": "ping"}))).await;
     assert_eq!(r.body["error"]["code"], -32600);
-    // A protocol version header that does not match the session.
-    let mut bad = m.post(json!({"jsonrpc": "2.0", "id": 5, "method": "ping"}), false).await;
-    assert_eq!(bad.status, 200, "no header: the session's version applies");
+    // A supported protocol version header is accepted on any session (answers keep the
+    // session's version); an unsupported one is a 400.
+    let no_header = m.post(json!({"jsonrpc": "2.0", "id": 5, "method": "ping"}), false).await;
+    assert_eq!(no_header.status, 200, "no header: the session's version applies");
     m.version = "2025-03-26".into();
-    bad = m.request("ping", json!({})).await;
+    assert_eq!(m.request("ping", json!({})).await.status, 200);
+    m.version = "1999-01-01".into();
+    let bad = m.request("ping", json!({})).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("not supported"));
     // GET is not offered (no SSE stream); nothing is forwarded anywhere.
     let r = app.send_with("GET", "/mcp", &h, None).await;
     assert_eq!((r.status, r.code()), (405, "method_not_allowed"));
@@ -405,8 +413,8 @@ async fn rate_limits_refuse_with_a_hint_and_refill(backend: Backend) {
     let rate = RateLimits { read: Budget { per_minute: 60, burst: 2 }, write: Budget { per_minute: 60, burst: 1 } };
     let app = TestApp::start_opts(backend, TestOptions { rate, ..Default::default() }).await;
     let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    // initialize is a read too: one left in the burst of two.
     let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
-    m.ok("list_projects", json!({})).await;
     m.ok("list_projects", json!({})).await;
     let r = m.call("list_projects", json!({})).await;
     let text = error_text(&r);
@@ -424,11 +432,24 @@ async fn rate_limits_refuse_with_a_hint_and_refill(backend: Backend) {
     let limited = [r, r2].into_iter().find(|r| r.status == 429).expect("a 429");
     assert_eq!(limited.code(), "rate_limited");
     assert!(limited.headers.get("retry-after").is_some());
-    // An owner can give one agent its own budget.
+    // An owner can give one agent its own budget, which applies at once.
     let r = app
         .internal("PATCH", &format!("/owners/{}/agents/{}", f.owner, f.agent), Some(json!({"read_per_minute": 6000})))
         .await;
     assert_eq!(r.body["read_per_minute"], 6000, "{}", r.text);
+    for _ in 0..5 {
+        assert_eq!(app.send("GET", "/api/v1/projects", Some(&f.token), None).await.status, 200);
+    }
+    let r = app
+        .internal("PATCH", &format!("/owners/{}/agents/{}", f.owner, f.agent), Some(json!({"read_per_minute": 1})))
+        .await;
+    assert_eq!(r.status, 200);
+    let codes: Vec<u16> = join_all((0..3).map(|_| app.send("GET", "/api/v1/projects", Some(&f.token), None)))
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert!(codes.contains(&429), "a budget of 1 per minute limits: {codes:?}");
     app.stop().await;
 }
 
@@ -583,5 +604,80 @@ async fn the_setup_packet_holds_no_secret(backend: Backend) {
     let r = app.internal("GET", &format!("/owners/{}/agents/{}/setup", Uuid::new_v4(), other.agent), None).await;
     assert_eq!(r.status, 404);
     let _ = join_all(Vec::<std::future::Ready<()>>::new()).await;
+    app.stop().await;
+}
+
+async fn a_replay_is_checked_against_the_current_grants(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    let args = json!({"issue": "WEB-1", "body": "before", "idempotency_key": "replay-grant-1"});
+    m.ok("add_comment", args.clone()).await;
+    // The owner moves the agent to OPS only; the same call must not replay WEB's result.
+    let grants = json!({"grants": [{"project_id": demo::OPS, "project_identifier": "OPS", "scopes": ["issue:read", "issue:comment"]}]});
+    let r = app.internal("PUT", &format!("/owners/{}/agents/{}/grants", f.owner, f.agent), Some(grants)).await;
+    assert_eq!(r.status, 200);
+    let r = m.call("add_comment", args).await;
+    assert!(error_text(&r).contains("project_not_granted"), "{r}");
+    app.stop().await;
+}
+
+async fn a_scope_in_one_project_does_not_reach_another(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(&["project:read", "issue:read"]).await;
+    let grants = json!({"grants": [
+        {"project_id": demo::WEB, "project_identifier": "WEB", "scopes": ["project:read", "issue:read"]},
+        {"project_id": demo::OPS, "project_identifier": "OPS", "scopes": ["issue:read", "issue:create"]}]});
+    app.internal("PUT", &format!("/owners/{}/agents/{}/grants", f.owner, f.agent), Some(grants)).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    assert!(m.tool_names().await.contains(&"create_issue".to_string()));
+    let r = m.call("create_issue", json!({"project": "WEB", "title": "x", "idempotency_key": "scope-web-1"})).await;
+    let text = error_text(&r);
+    assert!(text.contains("project_not_granted") && text.contains("OPS"), "{text}");
+    m.ok("create_issue", json!({"project": "OPS", "title": "fine", "idempotency_key": "scope-ops-1"})).await;
+    app.stop().await;
+}
+
+async fn rename_audit_table(app: &TestApp, from: &'static str, to: &'static str) {
+    app.db
+        .run(move |c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("ALTER TABLE {from} RENAME TO {to}")).execute(c)?;
+            Ok::<_, nodedc_agent_gateway::storage::StorageError>(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn a_write_whose_audit_cannot_be_recorded_is_not_performed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    // The audit table becomes unwritable (its name no longer exists).
+    rename_audit_table(&app, "audit_events", "audit_events_away").await;
+    let r =
+        m.call("create_issue", json!({"project": "WEB", "title": "Unaudited", "idempotency_key": "unaudited-1"})).await;
+    assert!(error_text(&r).contains("internal_error"), "{r}");
+    rename_audit_table(&app, "audit_events_away", "audit_events").await;
+    let page = m.ok("search_issues", json!({"project": "WEB", "query": "Unaudited"})).await;
+    assert!(page["issues"].as_array().unwrap().is_empty(), "the write was not performed");
+    // And the key was released: the same call works now.
+    m.ok("create_issue", json!({"project": "WEB", "title": "Unaudited", "idempotency_key": "unaudited-1"})).await;
+    app.stop().await;
+}
+
+async fn sessions_survive_a_new_actor(backend: Backend) {
+    use nodedc_agent_gateway::actors::TokenSessions;
+    use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, ResolveSession};
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let m = Mcp::connect(&app, &f.token, "2025-06-18").await;
+    let sid: Uuid = m.session.clone().unwrap().parse().unwrap();
+    // A fresh actor (as after a restart) knows the session from the database.
+    let fresh = TokenSessions::start_supervised(app.db.clone(), AuthLimits::default());
+    let found = fresh.send(ResolveSession { session_id: sid, token_id: f.token_id }).await.unwrap().unwrap();
+    assert_eq!(found.as_deref(), Some("2025-06-18"));
+    let other = fresh.send(ResolveSession { session_id: sid, token_id: Uuid::new_v4() }).await.unwrap().unwrap();
+    assert_eq!(other, None, "bound to its token");
     app.stop().await;
 }

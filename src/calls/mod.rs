@@ -103,6 +103,8 @@ impl Calls {
         let mut target = Target::from_args(args);
         let key = args.get("idempotency_key").and_then(Value::as_str).map(str::to_string);
         let (result, pre_recorded) = self.run(tasker, p, ctx, tool, args, key.as_deref(), &mut target).await;
+        // An invalid key is refused, and not copied into the audit trail either.
+        let key = key.filter(|k| check_key(Some(k)).is_ok());
         let (outcome, code) = match &result {
             Ok(_) => (Outcome::Allowed, None),
             Err(e) => (e.outcome, Some(e.code)),
@@ -180,9 +182,14 @@ impl Calls {
             Ok(a) => a,
             Err(e) => return (Err(e), None),
         };
-        let mut run = Run { tasker, writer: &self.writer, principal: p, ctx, allowed, target };
+        let mut run = Run { tasker, writer: &self.writer, principal: p, ctx, allowed, target, card: None };
         if tool.kind == CallKind::Read {
             return (run.execute(args, None).await, None);
+        }
+        // The arguments' project or card is checked before the key is looked at, so a
+        // replay never hands back a result the agent may no longer reach.
+        if let Err(e) = run.authorize(args).await {
+            return (Err(e), None);
         }
 
         let key = match check_key(key) {

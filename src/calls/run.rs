@@ -36,6 +36,8 @@ pub struct Run<'a> {
     pub ctx: &'a Ctx,
     pub allowed: Allowed<'a>,
     pub target: &'a mut Target,
+    /// The card the arguments name, once read (by `authorize` or `card`).
+    pub card: Option<Issue>,
 }
 
 impl Run<'_> {
@@ -58,13 +60,32 @@ impl Run<'_> {
         Ok(g.project_id)
     }
 
+    /// Checks the project or card the arguments name against the grants, before
+    /// anything else happens (a replayed write included): a project by id or identifier,
+    /// a card by key, a card by id through Tasker with only the granted projects.
+    pub async fn authorize(&mut self, args: &Value) -> Result<(), ToolError> {
+        if let Some(project) = args.get("project").and_then(Value::as_str) {
+            self.project(project)?;
+        }
+        if let Some(issue) = args.get("issue").and_then(Value::as_str) {
+            self.card(issue).await?;
+        }
+        Ok(())
+    }
+
     /// The card, read with the tool's granted set: Tasker refuses a card outside it.
     async fn card(&mut self, reference: &str) -> Result<Issue, ToolError> {
+        if let Some(issue) =
+            self.card.as_ref().filter(|i| i.key == reference.trim() || i.id.to_string() == reference.trim())
+        {
+            return Ok(issue.clone());
+        }
         self.allowed.card(reference)?;
         self.target.card_ref = Some(reference.trim().to_string());
         let issue = self.tasker.get_issue(&self.cx(), reference).await?;
         self.target.card_ref = Some(issue.key.clone());
         self.target.project_ref = issue.key.rsplit_once('-').map(|(p, _)| p.to_string());
+        self.card = Some(issue.clone());
         Ok(issue)
     }
 

@@ -14,20 +14,37 @@ use crate::telemetry;
 
 pub const TOKEN_FILE: &str = "reference-tasker-token";
 
+/// Ctrl-C or SIGTERM (a container's stop signal).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use actix_web::rt::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = actix_web::rt::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = actix_web::rt::signal::ctrl_c().await;
+}
+
 pub fn run(base: BaseSettings, args: ReferenceTaskerArgs) -> ExitCode {
     telemetry::init(&base.log);
     let Ok(bind) = args.bind.trim().parse::<SocketAddr>() else {
         eprintln!("error: --bind `{}` is not an address; expected IP:PORT, e.g. 127.0.0.1:8788", args.bind);
         return ExitCode::from(EXIT_CONFIG);
     };
-    if let Some(t) = &args.token
+    let given = args.token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    if let Some(t) = &given
         && t.chars().count() < MIN_LEN
     {
         eprintln!("error: the reference Tasker token is too weak; expected at least {MIN_LEN} characters");
         return ExitCode::from(EXIT_CONFIG);
     }
     let result = actix_web::rt::System::new().block_on(async move {
-        let token = match args.token {
+        let token = match given {
             Some(t) => InternalToken::new(t),
             None => {
                 let path = base.data_dir.join(TOKEN_FILE);
@@ -42,8 +59,11 @@ pub fn run(base: BaseSettings, args: ReferenceTaskerArgs) -> ExitCode {
         }
         let running =
             reference::start(db.clone(), token, bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        if !running.addr.ip().is_loopback() {
+            tracing::warn!(address = %running.addr, "the board page has no authentication: expose it only on a trusted network");
+        }
         tracing::info!(address = %running.addr, board = %format!("http://{}/", running.addr), "listening");
-        let _ = actix_web::rt::signal::ctrl_c().await;
+        stopped().await;
         running.handle.stop(true).await;
         db.close();
         Ok::<_, String>(())

@@ -15,7 +15,7 @@ use crate::actors::token_sessions::{AuthLimits, Flush};
 use crate::auth::InternalToken;
 use crate::calls::Calls;
 use crate::config::TaskerSetting;
-use crate::config::{InternalTokenSource, Mode, ServeSettings};
+use crate::config::{self, InternalTokenSource, Mode, ServeSettings};
 use crate::http::{self, AppState};
 use crate::service::Services;
 use crate::storage::Db;
@@ -94,35 +94,45 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         rate: RateBuckets::start_supervised(settings.rate_limits),
         writer: TaskerWriter::start_supervised(tasker.clone(), WriterLimits::default()),
     };
+    // Bind first: the public URL and the allowed origins derive from the real address
+    // when none is configured (port 0 included).
+    let listener = match std::net::TcpListener::bind(settings.bind) {
+        Ok(l) => l,
+        Err(e) => {
+            db.close();
+            return Err(format!("cannot listen on {}: {e}", settings.bind));
+        }
+    };
+    let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let public_url = config::public_url_for(settings.public_url.as_deref(), bound);
+    let allowed_origins = config::allowed_origins(&public_url, bound, &settings.extra_origins);
     let state = web::Data::new(AppState {
         db: db.clone(),
         services: Services { db: db.clone(), sessions: Some(sessions.clone()) },
         sessions: sessions.clone(),
         internal_token,
-        public_url: settings.public_url.clone(),
+        public_url: public_url.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
         calls,
         tasker,
-        allowed_origins: settings.allowed_origins.clone(),
+        allowed_origins,
         max_body_bytes: settings.max_body_bytes,
     });
 
     let max_body = settings.max_body_bytes;
     let mut server = HttpServer::new(move || http::build(state.clone(), max_body))
-        .bind(settings.bind)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        .listen(listener)
+        .map_err(|e| format!("cannot listen on {bound}: {e}"))?;
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }
-    for addr in server.addrs() {
-        tracing::info!(
-            address = %addr,
-            mode = match settings.mode { Mode::Local => "local", Mode::Production => "production" },
-            database = %settings.base.database_url,
-            public_url = %settings.public_url,
-            "listening"
-        );
-    }
+    tracing::info!(
+        address = %bound,
+        mode = match settings.mode { Mode::Local => "local", Mode::Production => "production" },
+        database = %settings.base.database_url,
+        public_url = %public_url,
+        "listening"
+    );
     let result = server.run().await.map_err(|e| format!("server failed: {e}"));
 
     // Record pending last-used times, then close the pool while the runtime still runs.

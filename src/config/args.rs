@@ -56,8 +56,9 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// `local` (loopback only; generates an internal token if none is set) or
-    /// `production` (requires a strong internal token).
+    /// `local` (loopback only; generates an internal token if none is set; runs the
+    /// reference Tasker when no TASKER_URL) or `production` (requires BIND, a strong
+    /// internal token, and TASKER_URL with TASKER_TOKEN).
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_MODE")]
     pub mode: Option<String>,
 
@@ -86,8 +87,8 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_DB_POOL_SIZE")]
     pub db_pool_size: Option<String>,
 
-    /// `true` behind a reverse proxy that sets `X-Forwarded-For`/`Forwarded`: the
-    /// per-address failure limits then use the client address it reports. Leave
+    /// `true` behind a reverse proxy that appends the client address to
+    /// `X-Forwarded-For`: the per-address failure limits then use the last entry. Leave
     /// `false` when clients connect directly (the header could be forged).
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<String>,

@@ -116,7 +116,8 @@ pub struct ServeSettings {
     pub base: BaseSettings,
     pub mode: Mode,
     pub bind: SocketAddr,
-    pub public_url: String,
+    /// Configured base URL; `None`: `http://` + the bound address.
+    pub public_url: Option<String>,
     /// `None` only in local mode before the generated token is loaded (see
     /// [`InternalTokenSource::Generated`]).
     pub internal_token: Option<InternalToken>,
@@ -126,8 +127,8 @@ pub struct ServeSettings {
     pub workers: Option<usize>,
     pub trust_forwarded_for: bool,
     pub rate_limits: crate::actors::rate_buckets::RateLimits,
-    /// Browser origins allowed on /mcp.
-    pub allowed_origins: Vec<String>,
+    /// Browser origins allowed on /mcp besides the gateway's own (ALLOWED_ORIGINS).
+    pub extra_origins: Vec<String>,
     /// Where the embedded reference Tasker listens.
     pub reference_tasker_bind: SocketAddr,
     pub tasker: TaskerSetting,
@@ -229,15 +230,16 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         },
     };
 
+    // Unset: derived from the address actually bound (see `public_url_for`).
     let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        None => format!("http://{bind}"),
+        None => None,
         Some(raw) => match url::Url::parse(raw) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
-                raw.trim_end_matches('/').to_string()
+                Some(raw.trim_end_matches('/').to_string())
             }
             _ => {
                 p.add("PUBLIC_URL", format!("`{raw}` is not an http(s) base URL"), "e.g. https://agents.example.com");
-                format!("http://{bind}")
+                None
             }
         },
     };
@@ -284,11 +286,11 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             ),
         }
     };
-    let mut allowed_origins = vec![origin_of(&public_url)];
+    let mut extra_origins = Vec::new();
     for raw in s.allowed_origins.as_deref().unwrap_or("").split(',').map(str::trim).filter(|o| !o.is_empty()) {
         match url::Url::parse(raw) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none() => {
-                allowed_origins.push(u.origin().ascii_serialization())
+                extra_origins.push(u.origin().ascii_serialization())
             }
             _ => p.add(
                 "ALLOWED_ORIGINS",
@@ -333,7 +335,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             workers,
             trust_forwarded_for,
             rate_limits,
-            allowed_origins,
+            extra_origins,
             reference_tasker_bind,
             tasker,
             tasker_timeout,
@@ -344,14 +346,32 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
     }
 }
 
-/// `https://host:port` of a base URL.
-fn origin_of(base: &str) -> String {
-    url::Url::parse(base).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+/// The base URL agents use: the configured one, or the address actually bound.
+pub fn public_url_for(configured: Option<&str>, bound: SocketAddr) -> String {
+    configured.map(str::to_string).unwrap_or_else(|| format!("http://{bound}"))
+}
+
+/// Browser origins allowed on /mcp: the public URL's, every spelling of a loopback
+/// address bound, and the configured extras.
+pub fn allowed_origins(public_url: &str, bound: SocketAddr, extra: &[String]) -> Vec<String> {
+    let mut origins = vec![url::Url::parse(public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default()];
+    if bound.ip().is_loopback() {
+        let port = bound.port();
+        origins.extend([
+            format!("http://localhost:{port}"),
+            format!("http://127.0.0.1:{port}"),
+            format!("http://[::1]:{port}"),
+        ]);
+    }
+    origins.extend(extra.iter().cloned());
+    origins.sort();
+    origins.dedup();
+    origins
 }
 
 fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
     let url = s.tasker_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
-    let token = s.tasker_token.as_deref().filter(|t| !t.is_empty());
+    let token = s.tasker_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let Some(raw) = url else {
         if mode == Mode::Production {
             p.add(
@@ -406,7 +426,7 @@ fn internal_token(
     mode: Mode,
     data_dir: &Path,
 ) -> (Option<InternalToken>, InternalTokenSource) {
-    let given = s.internal_token.as_deref().filter(|t| !t.is_empty());
+    let given = s.internal_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
     let (value, source) = match (given, &s.internal_token_file) {
         (Some(_), Some(_)) => {
             p.add("INTERNAL_TOKEN", "is set together with INTERNAL_TOKEN_FILE", "exactly one of the two");

@@ -82,11 +82,7 @@ impl FromRequest for AgentCaller {
         let parsed = bearer(req).and_then(|raw| AgentToken::parse(raw).map_err(ApiError::from));
         let state = state(req);
         let sessions = state.sessions.clone();
-        let client = if state.trust_forwarded_for {
-            req.connection_info().realip_remote_addr().and_then(client_ip)
-        } else {
-            req.peer_addr().map(|a| a.ip())
-        };
+        let client = if state.trust_forwarded_for { forwarded_client(req) } else { req.peer_addr().map(|a| a.ip()) };
         let req = req.clone();
         Box::pin(async move {
             let token = parsed?;
@@ -97,6 +93,18 @@ impl FromRequest for AgentCaller {
             Ok(AgentCaller { principal, ctx })
         })
     }
+}
+
+/// Behind a trusted proxy: the last `X-Forwarded-For` entry, the one the proxy itself
+/// appended (earlier entries are whatever the client claimed). No usable header: the
+/// peer address.
+fn forwarded_client(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| client_ip(last.trim()))
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
 }
 
 /// `203.0.113.7`, `203.0.113.7:5123` or `[2001:db8::1]:5123` as an address.

@@ -31,7 +31,7 @@ impl Scope {
             Scope::ProjectRead => "see the project, its states, labels and members",
             Scope::IssueRead => "search and read cards, their blocks and comments",
             Scope::IssueCreate => "create cards",
-            Scope::IssueUpdate => "change a card's title, priority, dates, parent, description",
+            Scope::IssueUpdate => "change a card's title, priority, dates or parent",
             Scope::IssueMove => "move a card to another state",
             Scope::IssueComment => "comment on cards",
             Scope::IssueLabel => "add and remove labels on cards",

@@ -64,3 +64,26 @@ pub fn close_for_agent(conn: &mut DbConn, agent_id: Uuid, now: NaiveDateTime) ->
         .execute(conn)?;
     Ok(())
 }
+
+/// Keeps a token's newest `keep` open sessions and closes the rest.
+pub fn close_oldest_beyond(
+    conn: &mut DbConn,
+    token_id: Uuid,
+    keep: i64,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
+    let newest: Vec<String> = mcp_sessions::table
+        .filter(mcp_sessions::token_id.eq(token_id.to_string()))
+        .filter(mcp_sessions::closed_at.is_null())
+        .order((mcp_sessions::created_at.desc(), mcp_sessions::id.desc()))
+        .limit(keep)
+        .select(mcp_sessions::id)
+        .load(conn)?;
+    diesel::update(mcp_sessions::table)
+        .filter(mcp_sessions::token_id.eq(token_id.to_string()))
+        .filter(mcp_sessions::closed_at.is_null())
+        .filter(mcp_sessions::id.ne_all(newest))
+        .set(mcp_sessions::closed_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}

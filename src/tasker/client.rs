@@ -116,7 +116,14 @@ impl TaskerClient {
             let result = self.attempt(method.clone(), path, query.as_deref(), body, cx, idempotency_key).await;
             match result {
                 Err(e) if retry_safe && e.retryable() && attempt < self.config.retries => {
-                    let backoff = self.config.backoff * 2u32.pow(attempt);
+                    // Tasker's Retry-After when it gives one (capped), else exponential.
+                    let hinted = match &e {
+                        TaskerError::Unavailable { retry_after_secs: Some(s), .. } => {
+                            Some(Duration::from_secs((*s).min(10)))
+                        }
+                        _ => None,
+                    };
+                    let backoff = hinted.unwrap_or(self.config.backoff * 2u32.pow(attempt));
                     tracing::debug!(error = %e, attempt, path, "retrying Tasker call");
                     actix_web::rt::time::sleep(backoff).await;
                     attempt += 1;

@@ -21,7 +21,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Required on every write. The same agent, key and request (method, path and body,
 /// leaving out `actor.request_id`, which differs between retries) replays the stored
 /// answer — same status, same body, with `Idempotent-Replayed: true` — instead of
-/// writing again; the same key with another request is `idempotency_key_reused`. Only
+/// writing again (the actor's `agent_name`, like `request_id`, is not part of the
+/// request's identity); the same key with another request is `idempotency_key_reused`. Only
 /// successful writes are recorded: a refused write changed nothing, so its key may be
 /// used again with a corrected request. Success is 201 for a created card, comment or
 /// newly added member, 200 otherwise.

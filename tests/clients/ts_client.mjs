@@ -241,6 +241,45 @@ async function scenario(url, token) {
   });
   check(res.status === 404, "an ended session is 404", res.status);
   await client.close();
+
+  // --- the older protocol versions, asked for by the same SDK (its initialize request
+  // rewritten on the way out): 2025-06-18 has structuredContent and output schemas,
+  // 2025-03-26 neither (the data comes as JSON in the text block).
+  summary.older_versions = {};
+  for (const version of ["2025-06-18", "2025-03-26"]) {
+    const askFor = async (input, init) => {
+      if (typeof init?.body === "string" && init.body.includes('"method":"initialize"')) {
+        const msg = JSON.parse(init.body);
+        msg.params.protocolVersion = version;
+        init = { ...init, body: JSON.stringify(msg) };
+      }
+      return fetch(input, init);
+    };
+    const t = new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      fetch: askFor,
+    });
+    const c = new Client({ name: `nodedc-e2e-ts-${version}`, version: "1.0.0" });
+    await c.connect(t);
+    check(t.protocolVersion === version, `negotiated ${version}`, t.protocolVersion);
+    const listed = (await c.listTools()).tools;
+    check(listed.length === EXPECTED_TOOLS.length, `${version}: tool count`, listed.length);
+    const modern = version >= "2025-06-18";
+    check(listed.every((x) => (x.outputSchema !== undefined) === modern), `${version}: output schemas iff 2025-06-18+`, listed[0]);
+    called.set("get_issue", (called.get("get_issue") ?? 0) + 1);
+    const r = await c.callTool({ name: "get_issue", arguments: { issue: cardKey } });
+    check(!r.isError && r.content?.[0]?.type === "text", `${version}: get_issue`, r);
+    if (modern) {
+      check(r.structuredContent?.key === cardKey && r.structuredContent.state.name === "Done", `${version}: structuredContent`, r);
+    } else {
+      check(r.structuredContent === undefined, `${version}: no structuredContent`, r);
+      const json = JSON.parse(r.content[0].text.slice(r.content[0].text.lastIndexOf("\n\n{") + 2));
+      check(json.key === cardKey && json.state.name === "Done", `${version}: the card as JSON in the text`, r.content[0].text);
+    }
+    await t.terminateSession();
+    await c.close();
+    summary.older_versions[version] = "ok";
+  }
   return summary;
 }
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{Bucket, Budget, CallKind, RateBuckets};
 
 /// Take one call from an agent's budget. `per_minute` is the agent's own rate, if it
-/// has one (its burst is the default burst, or the rate itself if that is lower).
+/// has one (its burst keeps the default's ratio of burst to rate, at least 1).
 #[derive(Message)]
 #[rtype(result = "Taken")]
 pub struct Take {
@@ -24,6 +24,12 @@ pub enum Taken {
     },
 }
 
+/// An agent's own rate gets the burst the default rate has, in proportion.
+fn scaled_burst(default: Budget, per_minute: u32) -> u32 {
+    let scaled = u64::from(default.burst) * u64::from(per_minute) / u64::from(default.per_minute.max(1));
+    scaled.clamp(1, 100_000) as u32
+}
+
 impl Handler<Take> for RateBuckets {
     type Result = MessageResult<Take>;
 
@@ -34,15 +40,17 @@ impl Handler<Take> for RateBuckets {
             CallKind::Write => self.defaults.write,
         };
         let budget = match msg.per_minute {
-            Some(per_minute) => Budget { per_minute, burst: default.burst.min(per_minute).max(1) },
+            Some(per_minute) => Budget { per_minute, burst: scaled_burst(default, per_minute) },
             None => default,
         };
         let bucket = self.buckets.entry((msg.agent_id, msg.kind)).or_insert_with(|| Bucket::new(budget, now));
         if bucket.budget != budget {
-            // The agent's budget changed: keep what it has left, within the new burst.
+            // The agent's budget changed: a larger burst is available at once, a smaller
+            // one caps what is left.
             bucket.refill(now);
+            let grown = f64::from(budget.burst) - f64::from(bucket.budget.burst);
+            bucket.tokens = (bucket.tokens + grown.max(0.0)).min(f64::from(budget.burst));
             bucket.budget = budget;
-            bucket.tokens = bucket.tokens.min(f64::from(budget.burst));
         }
         MessageResult(match bucket.take(now) {
             Ok(()) => Taken::Allowed,

@@ -2,8 +2,9 @@
 //!
 //! Each agent's bucket holds up to `burst` calls and refills at `per_minute`; a call
 //! over budget is refused with the seconds until one call's worth has refilled. The
-//! state is deliberately not persisted: after a restart every bucket starts full, which
-//! only ever errs towards letting an agent work.
+//! state is deliberately not persisted: after a restart of the process every bucket
+//! starts full (an actor restart keeps them), which only ever errs towards letting an
+//! agent work.
 
 mod handlers;
 

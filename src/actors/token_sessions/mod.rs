@@ -121,9 +121,6 @@ pub struct TokenSessions {
     /// Secrets proven for tokens that were then invalidated: never used to authorize,
     /// only to tell a caller who proved the secret why its token is refused. Bounded.
     refused: HashMap<Uuid, [u8; 32]>,
-    /// Open MCP sessions: session id → (token id, protocol version). A cache of the
-    /// stored sessions.
-    sessions: HashMap<Uuid, (Uuid, String)>,
     /// Verifications under way, keyed by token id and secret digest, with the callers
     /// waiting for the same answer (one argon2 run serves them all).
     in_flight: HashMap<(Uuid, [u8; 32]), VerifyWaiters>,
@@ -146,7 +143,6 @@ impl TokenSessions {
             limits,
             verified: HashMap::new(),
             refused: HashMap::new(),
-            sessions: HashMap::new(),
             in_flight: HashMap::new(),
             queued: 0,
             last_used: HashMap::new(),
@@ -163,7 +159,6 @@ impl TokenSessions {
         Supervisor::start(move |_| TokenSessions::new(db, limits))
     }
 
-    /// Pending (token last-used, agent last-seen) times, emptied.
     /// Drops cached tokens matching `dead`, remembering their proven secrets only to
     /// explain the refusal (see `refused`).
     fn invalidate(&mut self, dead: impl Fn(&Uuid, &Verified) -> bool) {
@@ -176,10 +171,9 @@ impl TokenSessions {
                 self.refused.insert(*id, v.digest);
             }
         }
-        // Their sessions go too (a revoked token's sessions are also closed in storage).
-        self.sessions.retain(|_, (token, _)| !gone.contains(token));
     }
 
+    /// Pending (token last-used, agent last-seen) times, emptied.
     fn take_pending_usage(&mut self) -> (Usage, Usage) {
         (self.last_used.drain().collect(), self.last_seen.drain().collect())
     }
@@ -212,7 +206,6 @@ impl Supervised for TokenSessions {
         tracing::warn!("TokenSessions restarting; verified-token cache cleared");
         self.verified.clear();
         self.refused.clear();
-        self.sessions.clear();
         self.in_flight.clear();
         self.queued = 0;
         self.verify_slots = Arc::new(Semaphore::new(self.limits.concurrent_verifications));

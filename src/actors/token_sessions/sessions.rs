@@ -1,12 +1,16 @@
 //! MCP sessions, owned by TokenSessions because each is bound to the token that opened
 //! it: another token presenting the id finds nothing, and a revoked token's sessions
-//! end with it. Sessions are stored, so one survives a restart of the actor or process.
+//! end with it. Sessions live in the database, read on every request, so a session
+//! closed by one replica is closed for all, and one survives a restart.
 
 use actix::prelude::*;
 use uuid::Uuid;
 
 use super::TokenSessions;
 use crate::storage::{self, StorageError};
+
+/// Open sessions one token may hold; opening another closes the oldest.
+pub const MAX_SESSIONS_PER_TOKEN: i64 = 50;
 
 /// Open a session for `token_id`; answers its id.
 #[derive(Message)]
@@ -34,71 +38,50 @@ pub struct CloseSession {
 }
 
 impl Handler<OpenSession> for TokenSessions {
-    type Result = ResponseActFuture<Self, Result<Uuid, StorageError>>;
+    type Result = ResponseFuture<Result<Uuid, StorageError>>;
 
     fn handle(&mut self, msg: OpenSession, _: &mut Context<Self>) -> Self::Result {
-        let id = Uuid::new_v4();
-        let (token, version) = (msg.token_id, msg.protocol_version);
         let db = self.db.clone();
-        let stored = version.clone();
-        Box::pin(
-            async move { db.write(move |c| storage::mcp_sessions::insert(c, id, token, &stored, storage::now())).await }
-                .into_actor(self)
-                .map(move |result, act, _| {
-                    result?;
-                    act.sessions.insert(id, (token, version));
-                    Ok(id)
-                }),
-        )
+        Box::pin(async move {
+            let id = Uuid::new_v4();
+            db.write(move |c| {
+                let now = storage::now();
+                storage::mcp_sessions::insert(c, id, msg.token_id, &msg.protocol_version, now)?;
+                storage::mcp_sessions::close_oldest_beyond(c, msg.token_id, MAX_SESSIONS_PER_TOKEN, now)?;
+                Ok(id)
+            })
+            .await
+        })
     }
 }
 
 impl Handler<ResolveSession> for TokenSessions {
-    type Result = ResponseActFuture<Self, Result<Option<String>, StorageError>>;
+    type Result = ResponseFuture<Result<Option<String>, StorageError>>;
 
     fn handle(&mut self, msg: ResolveSession, _: &mut Context<Self>) -> Self::Result {
-        if let Some((token, version)) = self.sessions.get(&msg.session_id) {
-            let found = (*token == msg.token_id).then(|| version.clone());
-            return Box::pin(actix::fut::ready(Ok(found)));
-        }
-        // Not cached (e.g. after a restart): the database knows.
         let db = self.db.clone();
-        let id = msg.session_id;
-        Box::pin(async move { db.run(move |c| storage::mcp_sessions::find_open(c, id)).await }.into_actor(self).map(
-            move |found, act, _| {
-                let Some((token, version)) = found? else { return Ok(None) };
-                act.sessions.insert(id, (token, version.clone()));
-                Ok((token == msg.token_id).then_some(version))
-            },
-        ))
+        Box::pin(async move {
+            let found = db.run(move |c| storage::mcp_sessions::find_open(c, msg.session_id)).await?;
+            Ok(found.filter(|(token, _)| *token == msg.token_id).map(|(_, version)| version))
+        })
     }
 }
 
 impl Handler<CloseSession> for TokenSessions {
-    type Result = ResponseActFuture<Self, Result<bool, StorageError>>;
+    type Result = ResponseFuture<Result<bool, StorageError>>;
 
     fn handle(&mut self, msg: CloseSession, _: &mut Context<Self>) -> Self::Result {
         let db = self.db.clone();
-        let (id, token) = (msg.session_id, msg.token_id);
-        Box::pin(
-            async move {
-                db.write(move |c| {
-                    match storage::mcp_sessions::find_open(c, id)? {
-                        Some((owner, _)) if owner == token => {}
-                        _ => return Ok(false),
-                    }
-                    storage::mcp_sessions::close(c, id, storage::now())?;
-                    Ok(true)
-                })
-                .await
-            }
-            .into_actor(self)
-            .map(move |closed, act, _| {
-                if matches!(closed, Ok(true)) {
-                    act.sessions.remove(&id);
+        Box::pin(async move {
+            db.write(move |c| {
+                match storage::mcp_sessions::find_open(c, msg.session_id)? {
+                    Some((owner, _)) if owner == msg.token_id => {}
+                    _ => return Ok(false),
                 }
-                closed
-            }),
-        )
+                storage::mcp_sessions::close(c, msg.session_id, storage::now())?;
+                Ok(true)
+            })
+            .await
+        })
     }
 }

@@ -8,6 +8,7 @@ use rmcp::model::{CallToolRequestParams, EmptyObject, ErrorCode, RequestId};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::actors::rate_buckets::{CallKind, Take, Taken};
 use crate::actors::token_sessions::{CloseSession, OpenSession, ResolveSession};
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -36,6 +37,11 @@ fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
     state.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
 }
 
+fn forbidden_origin() -> HttpResponse {
+    ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this Origin may not call the MCP endpoint")
+        .error_response()
+}
+
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpResponse> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -61,8 +67,7 @@ pub async fn post(
     payload: web::Payload,
 ) -> HttpResponse {
     if !origin_allowed(&req, &state) {
-        return ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this Origin may not call the MCP endpoint")
-            .error_response();
+        return forbidden_origin();
     }
     let caller = match AgentCaller::extract(&req).await {
         Ok(c) => c,
@@ -140,6 +145,22 @@ pub async fn post(
                 "initialize needs params.protocolVersion",
             );
         };
+        // Opening a session draws on the agent's read budget like any read.
+        let take = Take {
+            agent_id: caller.principal.agent_id,
+            kind: CallKind::Read,
+            per_minute: caller.principal.read_per_minute,
+        };
+        match state.calls.rate.send(take).await {
+            Ok(Taken::Allowed) => {}
+            Ok(Taken::Limited { retry_after_secs }) => {
+                let mut e =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "this agent's read budget is used up");
+                e.retry_after_secs = Some(retry_after_secs);
+                return e.error_response();
+            }
+            Err(e) => return ApiError::from(e).error_response(),
+        }
         let version = mcp::negotiate(Some(requested));
         let opened = state.sessions.send(OpenSession { token_id, protocol_version: version.to_string() }).await;
         let session_id = match opened {
@@ -162,10 +183,12 @@ pub async fn post(
             "missing Mcp-Session-Id header: call initialize first and send the session id it returns",
         );
     };
+    // Only an invalid or unsupported version is refused (the spec's rule); answers keep
+    // the session's negotiated version.
     if let Some(v) = header_str(&req, VERSION_HEADER)
-        && (!SUPPORTED_VERSIONS.contains(&v) || v != version)
+        && !SUPPORTED_VERSIONS.contains(&v)
     {
-        let msg = format!("MCP-Protocol-Version `{v}` does not match this session's version {version}");
+        let msg = format!("MCP-Protocol-Version `{v}` is not supported; supported: {}", SUPPORTED_VERSIONS.join(", "));
         return rpc_error(StatusCode::BAD_REQUEST, Some(id), ErrorCode::INVALID_REQUEST, &msg);
     }
 
@@ -193,6 +216,9 @@ pub async fn post(
 
 /// Ends a session (the client is done with it).
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if !origin_allowed(&req, &state) {
+        return forbidden_origin();
+    }
     let caller = match AgentCaller::extract(&req).await {
         Ok(c) => c,
         Err(e) => return e.error_response(),

@@ -222,12 +222,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Write<T> {
 }
 
 /// SHA-256 (hex) of the method, the path and the body as canonical JSON (keys sorted,
-/// no spaces), leaving out `actor.request_id`: a retry of the same write through a new
-/// gateway request is the same request.
+/// no spaces), leaving out the actor's `request_id` and `agent_name`: a retry through a
+/// new gateway request, or after the agent was renamed, is the same request.
 pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
     let mut body = body.clone();
     if let Some(actor) = body.get_mut("actor").and_then(Value::as_object_mut) {
         actor.remove("request_id");
+        actor.remove("agent_name");
     }
     let mut canonical = String::new();
     write_canonical(&body, &mut canonical);

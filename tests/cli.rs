@@ -94,6 +94,16 @@ fn bad_configuration_exits_2_listing_every_problem() {
     assert_eq!(code, 2);
     assert!(stderr.contains("NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN") && stderr.contains("NODEDC_AGENT_GATEWAY_BIND"));
 
+    // A blank token is no token.
+    let mut cmd = command(cwd.path());
+    cmd.args(["serve", "--mode", "production", "--bind", "0.0.0.0:8080", "--tasker-url", "https://tasker.example"])
+        .env("NODEDC_AGENT_GATEWAY_INTERNAL_TOKEN", " ".repeat(40))
+        .env("NODEDC_AGENT_GATEWAY_TASKER_TOKEN", " ".repeat(40));
+    let (code, _, stderr) = run(cmd);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("INTERNAL_TOKEN (--internal-token): is not set"), "{stderr}");
+    assert!(stderr.contains("TASKER_TOKEN (--tasker-token): is not set"), "{stderr}");
+
     // Local mode refuses to listen beyond loopback.
     let mut cmd = command(cwd.path());
     cmd.args(["serve", "--bind", "0.0.0.0:8080"]);

@@ -27,6 +27,7 @@ on_both_backends!(
     failed_authentications_are_limited_per_address,
     a_concurrent_burst_cannot_outrun_the_failure_limit,
     a_token_id_alone_learns_nothing,
+    behind_a_proxy_failures_count_per_forwarded_address,
     expired_token_is_refused,
     last_used_is_recorded_in_batches,
     missing_or_garbled_authorization_gets_a_bearer_challenge,
@@ -286,6 +287,26 @@ async fn a_token_id_alone_learns_nothing(backend: Backend) {
     app.internal("POST", &format!("/owners/{}/agents/{}/tokens/{}/revoke", f.owner, f.agent, f.token_id), None).await;
     assert_eq!(app.whoami(&f.token).await.code(), "token_revoked");
     assert_eq!(app.whoami(&f.token).await.code(), "token_revoked", "and again");
+    app.stop().await;
+}
+
+async fn behind_a_proxy_failures_count_per_forwarded_address(backend: Backend) {
+    let limits = AuthLimits { failures_per_token: 1000, failures_per_address: 2, ..AuthLimits::default() };
+    let opts = common::TestOptions { auth: limits, trust_forwarded_for: true, ..Default::default() };
+    let app = TestApp::start_opts(backend, opts).await;
+    let probe = |forwarded: &'static str| {
+        let app = &app;
+        async move {
+            let token = AgentToken::generate().expose();
+            let h = [("Authorization", format!("Bearer {token}")), ("X-Forwarded-For", forwarded.to_string())];
+            app.send_with("GET", "/api/v1/agent-session", &h, None).await.code().to_string()
+        }
+    };
+    // The proxy appends the real client last; what comes before is the client's claim.
+    assert_eq!(probe("1.1.1.1, 203.0.113.7").await, "invalid_token");
+    assert_eq!(probe("2.2.2.2, 203.0.113.7").await, "invalid_token");
+    assert_eq!(probe("3.3.3.3, 203.0.113.7").await, "too_many_auth_failures", "forging the first entry does not help");
+    assert_eq!(probe("203.0.113.7, 198.51.100.9").await, "invalid_token", "another client has its own budget");
     app.stop().await;
 }
 

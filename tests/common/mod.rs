@@ -95,11 +95,17 @@ pub struct TestOptions {
     pub auth: AuthLimits,
     pub max_body: usize,
     pub rate: RateLimits,
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for TestOptions {
     fn default() -> Self {
-        Self { auth: AuthLimits::default(), max_body: 64 * 1024, rate: RateLimits::default() }
+        Self {
+            auth: AuthLimits::default(),
+            max_body: 64 * 1024,
+            rate: RateLimits::default(),
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -144,13 +150,14 @@ impl TestApp {
             writer: TaskerWriter::start_supervised(tasker_config.clone(), WriterLimits::default()),
         };
         let max_body = opts.max_body;
+        let trust_forwarded_for = opts.trust_forwarded_for;
         let state = web::Data::new(AppState {
             db: db.clone(),
             services: services.clone(),
             sessions: sessions.clone(),
             internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
             public_url: "http://gateway.test".to_string(),
-            trust_forwarded_for: false,
+            trust_forwarded_for,
             calls,
             tasker: tasker_config,
             allowed_origins: vec!["http://gateway.test".to_string()],

@@ -52,5 +52,16 @@ if [ "$(cat "$clients/.venv/.installed-requirements" 2>/dev/null)" != "$(stamp "
 fi
 
 cargo fmt --check
+# Lints every target, the benchmark example included (so it always compiles).
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked --all-targets
+
+# Every test: unit, integration, binary, entrypoint and real-client tests. (The example
+# and doc-test targets hold no tests.) The total closes the output.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
+sum() { grep -Eo "test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed" "$log" | awk -v f="$1" '{ s += $f } END { print s + 0 }'; }
+echo
+echo "total: $(sum 4) passed, $(sum 6) failed"
+exit "$status"

@@ -15,6 +15,7 @@ use common::TestDb;
 
 on_both_backends!(
     migrations_apply_once_and_report_current,
+    the_reference_tasker_tables_are_separate,
     a_newer_schema_is_refused,
     concurrent_writers_never_see_locked,
     times_round_trip_exactly,
@@ -44,6 +45,29 @@ async fn migrations_apply_once_and_report_current(backend: Backend) {
     assert_eq!(db.migrate().await.unwrap(), pending, "migrate applies exactly what was pending");
     assert_eq!(db.schema_status().await.unwrap(), SchemaStatus::Current);
     assert!(db.migrate().await.unwrap().is_empty(), "a second run applies nothing");
+    db.close();
+}
+
+async fn the_reference_tasker_tables_are_separate(backend: Backend) {
+    let (_t, db) = migrated(backend).await;
+    let has_tasker_tables = |db: &Db| {
+        let db = db.clone();
+        async move {
+            db.run(|c| {
+                let r = diesel::sql_query("SELECT COUNT(*) FROM tasker_projects").execute(c);
+                Ok::<_, StorageError>(r.is_ok())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(!has_tasker_tables(&db).await, "the gateway's migrations create no tasker_* table");
+    assert!(!db.migrate_reference_tasker().await.unwrap().is_empty());
+    assert!(has_tasker_tables(&db).await);
+    // The gateway still finds its schema current with the reference Tasker's versions there.
+    assert_eq!(db.schema_status().await.unwrap(), SchemaStatus::Current);
+    assert!(db.migrate().await.unwrap().is_empty());
+    assert!(db.migrate_reference_tasker().await.unwrap().is_empty(), "idempotent");
     db.close();
 }
 

@@ -1,4 +1,8 @@
 //! Embedded migrations, one set per backend, and the schema-version check.
+//!
+//! The gateway's own tables are one set. The reference Tasker's tables are another,
+//! applied only where the reference Tasker runs (local dev, tests), so a production
+//! database holds no `tasker_*` tables; the schema check knows both sets' versions.
 
 use std::collections::BTreeSet;
 
@@ -12,6 +16,8 @@ use super::{Db, DbConn, StorageError};
 
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const REFERENCE_POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/reference-tasker/postgres");
+const REFERENCE_SQLITE: EmbeddedMigrations = embed_migrations!("migrations/reference-tasker/sqlite");
 
 /// Arbitrary constant key so two gateways starting together do not migrate at once.
 const PG_MIGRATION_LOCK: i64 = 0x4e44_4341_4757; // "NDCAGW"
@@ -36,11 +42,16 @@ where
 
 /// Compares the migrations the database has applied with those embedded here.
 pub fn status(conn: &mut DbConn) -> Result<SchemaStatus, StorageError> {
-    let (known, applied) = match conn {
-        DbConn::Postgres(c) => (known_versions::<Pg>(&POSTGRES)?, applied(c)?),
-        DbConn::Sqlite(c) => (known_versions::<Sqlite>(&SQLITE)?, applied(c)?),
+    let (known, reference, applied) = match conn {
+        DbConn::Postgres(c) => {
+            (known_versions::<Pg>(&POSTGRES)?, known_versions::<Pg>(&REFERENCE_POSTGRES)?, applied(c)?)
+        }
+        DbConn::Sqlite(c) => {
+            (known_versions::<Sqlite>(&SQLITE)?, known_versions::<Sqlite>(&REFERENCE_SQLITE)?, applied(c)?)
+        }
     };
-    let newer: Vec<String> = applied.difference(&known).cloned().collect();
+    let newer: Vec<String> =
+        applied.iter().filter(|v| !known.contains(*v) && !reference.contains(*v)).cloned().collect();
     if !newer.is_empty() {
         return Ok(SchemaStatus::Newer(newer));
     }
@@ -82,6 +93,22 @@ fn run_locked(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
     applied.map_err(|e| StorageError::Migration(e.to_string()))
 }
 
+/// Applies the reference Tasker's tables (idempotent).
+pub fn run_reference_tasker(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+    if let DbConn::Postgres(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
+    }
+    let applied = match conn {
+        DbConn::Postgres(c) => c.run_pending_migrations(REFERENCE_POSTGRES).map(versions),
+        DbConn::Sqlite(c) => c.run_pending_migrations(REFERENCE_SQLITE).map(versions),
+    }
+    .map_err(|e| StorageError::Migration(e.to_string()));
+    if let DbConn::Postgres(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
+    }
+    applied
+}
+
 fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     v.into_iter().map(|v| v.to_string()).collect()
 }
@@ -89,6 +116,11 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 impl Db {
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         self.run(run).await
+    }
+
+    /// Creates the reference Tasker's tables if they are missing.
+    pub async fn migrate_reference_tasker(&self) -> Result<Vec<String>, StorageError> {
+        self.run(run_reference_tasker).await
     }
 
     pub async fn schema_status(&self) -> Result<SchemaStatus, StorageError> {

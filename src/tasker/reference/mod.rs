@@ -74,10 +74,13 @@ pub struct RunningTasker {
     pub handle: ServerHandle,
 }
 
-/// Binds `bind` (port 0 picks a free port) and serves on the current actix system. It
-/// neither migrates nor seeds: run `db.migrate()` (and [`seed_demo`]) first. Signals
-/// are left to the caller; stop it with `handle.stop(true)`.
+/// Creates the reference Tasker's tables (kept out of the gateway's own migrations, so
+/// a database used with a real Tasker never has them), then binds `bind` (port 0 picks
+/// a free port) and serves on the current actix system. It does not seed: call
+/// [`seed_demo`] for the demo workspace. Signals are left to the caller; stop it with
+/// `handle.stop(true)`.
 pub async fn start(db: Db, token: InternalToken, bind: SocketAddr) -> std::io::Result<RunningTasker> {
+    db.migrate_reference_tasker().await.map_err(std::io::Error::other)?;
     let state = web::Data::new(TaskerState { db, token });
     let server = HttpServer::new(move || build(state.clone()))
         .workers(2)

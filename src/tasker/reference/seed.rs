@@ -123,8 +123,10 @@ fn cards() -> Vec<Card> {
     ]
 }
 
-/// Creates the demo workspace if no project exists yet; true when it did.
+/// Creates the demo workspace if no project exists yet (and the reference Tasker's
+/// tables, if missing); true when it did.
 pub async fn seed_demo(db: &Db) -> Result<bool, StorageError> {
+    db.migrate_reference_tasker().await?;
     db.write(|c| {
         if projects::any_exists(c)? {
             return Ok(false);

@@ -42,7 +42,12 @@ impl Target {
     /// What the arguments name, before anything is resolved (a replayed or refused call
     /// is audited with these).
     fn from_args(args: &Value) -> Self {
-        let text = |k: &str| args.get(k).and_then(Value::as_str).map(|s| s.trim().chars().take(64).collect::<String>());
+        // Bounded and printable: these are the caller's words, stored as given.
+        let text = |k: &str| {
+            args.get(k)
+                .and_then(Value::as_str)
+                .map(|s| s.trim().chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+        };
         let card_ref = text("issue");
         let project_ref = text("project").or_else(|| {
             let key = card_ref.as_deref()?;

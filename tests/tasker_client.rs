@@ -705,3 +705,61 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
     }
     handle.stop(false).await;
 }
+
+/// A Tasker that answers 503 to the first two attempts of every call, then succeeds:
+/// reads and keyed writes are retried (with backoff) and succeed on the third attempt.
+#[actix_web::test]
+async fn reads_and_keyed_writes_are_retried_on_unavailability() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let server = HttpServer::new(move || {
+        let counter = counter.clone();
+        App::new().default_service(web::to(move |req: actix_web::HttpRequest| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let path = req.path().to_string();
+            async move {
+                if n % 3 < 2 {
+                    return HttpResponse::ServiceUnavailable()
+                        .json(json!({"error": {"code": "unavailable", "message": "warming up"}}));
+                }
+                if path.ends_with("/projects") {
+                    HttpResponse::Ok().json(json!({"projects": []}))
+                } else {
+                    HttpResponse::BadRequest()
+                        .json(json!({"error": {"code": "bad_request", "message": "only for counting"}}))
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let mut config = TaskerConfig::new(format!("http://{addr}"), InternalToken::new(TOKEN.into()));
+    config.backoff = Duration::from_millis(10);
+    let client = TaskerClient::new(Arc::new(config));
+    let cx = CallContext { granted: vec![], request_id: "r".into() };
+    let listed = client.list_projects(&cx).await.unwrap();
+    assert!(listed.projects.is_empty());
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "two retries, then the answer");
+    // A keyed write is retried too (Tasker deduplicates by the key); the final answer
+    // here is a contract refusal, which is not retried.
+    let actor = Actor {
+        agent_id: Uuid::new_v4(),
+        agent_name: "a".into(),
+        owner_user_id: Uuid::new_v4(),
+        request_id: "r".into(),
+    };
+    let err = client
+        .add_comment(&cx, "retry-key-1", Uuid::new_v4(), &AddComment { actor, body: "x".into() })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TaskerError::Rejected(ref e) if e.code == ErrorCode::BadRequest), "{err:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 6);
+    handle.stop(false).await;
+}

@@ -119,6 +119,7 @@ on_both_backends!(
     a_scope_in_one_project_does_not_reach_another,
     a_write_whose_audit_cannot_be_recorded_is_not_performed,
     sessions_survive_a_new_actor,
+    hostile_inputs_get_precise_errors,
 );
 
 async fn initialize_negotiates_every_supported_version(backend: Backend) {
@@ -418,7 +419,7 @@ async fn rate_limits_refuse_with_a_hint_and_refill(backend: Backend) {
     m.ok("list_projects", json!({})).await;
     let r = m.call("list_projects", json!({})).await;
     let text = error_text(&r);
-    assert!(text.contains("rate_limited") && text.contains("Retry in 1 seconds"), "{text}");
+    assert!(text.contains("rate_limited") && text.contains("Retry in 1 second."), "{text}");
     // Writes have their own budget.
     m.ok("add_comment", json!({"issue": "WEB-1", "body": "a", "idempotency_key": "comment-rate-1"})).await;
     let r = m.call("add_comment", json!({"issue": "WEB-1", "body": "b", "idempotency_key": "comment-rate-2"})).await;
@@ -679,5 +680,65 @@ async fn sessions_survive_a_new_actor(backend: Backend) {
     assert_eq!(found.as_deref(), Some("2025-06-18"));
     let other = fresh.send(ResolveSession { session_id: sid, token_id: Uuid::new_v4() }).await.unwrap().unwrap();
     assert_eq!(other, None, "bound to its token");
+    app.stop().await;
+}
+
+async fn hostile_inputs_get_precise_errors(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let t = Some(f.token.as_str());
+    let keyed = |k: &str| vec![("Authorization", format!("Bearer {}", f.token)), ("Idempotency-Key", k.to_string())];
+    // NUL (PostgreSQL stores none), out-of-range numbers, unbounded text, bad cursors:
+    // all 400 invalid_arguments, never a 5xx.
+    let r = app
+        .send_with("POST", "/api/v1/projects/WEB/issues", &keyed("hostile-nul-1"), Some(json!({"title": "t\u{0}x"})))
+        .await;
+    assert_eq!((r.status, r.code()), (400, "invalid_arguments"), "{}", r.text);
+    for path in [
+        "/api/v1/projects/WEB/issues?query=a%00".to_string(),
+        "/api/v1/issues/WEB-1%00".to_string(),
+        "/api/v1/projects/WEB/issues?limit=1000".to_string(),
+        "/api/v1/projects/WEB/issues?limit=0".to_string(),
+        "/api/v1/projects/WEB/issues?cursor=zzz".to_string(),
+        format!("/api/v1/projects/WEB/issues?query={}", "q".repeat(600)),
+    ] {
+        let r = app.send("GET", &path, t, None).await;
+        assert_eq!((r.status, r.code()), (400, "invalid_arguments"), "{path}: {}", r.text);
+    }
+    // Keys that are present but unusable are invalid, not missing.
+    let r = app.send_with("POST", "/api/v1/issues/WEB-1/comments", &keyed("ключ"), Some(json!({"body": "x"}))).await;
+    assert_eq!(r.code(), "idempotency_key_invalid", "{}", r.text);
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    let r = m.call("add_comment", json!({"issue": "WEB-1", "body": "x", "idempotency_key": 12345678})).await;
+    assert!(error_text(&r).contains("idempotency_key_invalid"));
+    // Malformed JSON-RPC messages are refused, not swallowed.
+    for body in [json!({"jsonrpc": "2.0", "id": 1, "method": 5}), json!({"jsonrpc": "2.0", "id": 1})] {
+        let r = m.post(body.clone(), true).await;
+        assert_eq!((r.status, r.body["error"]["code"].clone()), (400, json!(-32600)), "{body}");
+    }
+    let r = m.request("tools/call", json!({"name": "list_projects", "arguments": [1]})).await;
+    assert_eq!(r.body["error"]["code"], -32602);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("arguments must be an object"));
+    // A card in a project the agent may not use, by id: no hint of where it is.
+    let owner = demo::ALICE;
+    let r = app
+        .internal("POST", &format!("/owners/{owner}/agents"), Some(json!({"name": "ops writer", "grants": [{"project_id": demo::OPS, "project_identifier": "OPS", "scopes": ["issue:create"]}]})))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let token = app
+        .internal("POST", &format!("/owners/{owner}/agents/{id}/tokens"), Some(json!({"label": "x"})))
+        .await
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ops = Mcp::connect(&app, &token, "2025-11-25").await;
+    let card = ops
+        .ok("create_issue", json!({"project": "OPS", "title": "elsewhere", "idempotency_key": "hostile-ops-1"}))
+        .await;
+    let card_id = card["issue"]["id"].as_str().unwrap();
+    let text = error_text(&m.call("get_issue", json!({"issue": card_id})).await);
+    assert!(text.contains("project_not_granted") && text.contains("WEB"), "{text}");
+    assert!(!text.contains(&demo::OPS.to_string()), "the card's project is not revealed: {text}");
     app.stop().await;
 }

@@ -46,7 +46,7 @@ impl<'a> Allowed<'a> {
         self.grants.iter().map(|g| g.project_identifier.as_str()).collect::<Vec<_>>().join(", ")
     }
 
-    fn not_granted(&self, what: &str) -> ToolError {
+    pub fn not_granted(&self, what: &str) -> ToolError {
         ToolError::denied(
             "project_not_granted",
             format!(

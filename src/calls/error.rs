@@ -57,7 +57,7 @@ impl ToolError {
     pub fn text(&self) -> String {
         let mut s = format!("Error ({}): {}", self.code, self.message);
         if let Some(secs) = self.retry_after_secs {
-            s.push_str(&format!(" Retry in {secs} seconds."));
+            s.push_str(&format!(" Retry in {secs} second{}.", if secs == 1 { "" } else { "s" }));
         }
         s
     }
@@ -110,23 +110,24 @@ impl From<TaskerError> for ToolError {
                         let message = if valid.is_empty() {
                             a.message.clone()
                         } else {
-                            format!("{} Unknown {field}: {unknown}. Valid values for {field}: {valid}.", a.message)
+                            format!("Unknown {field}: {unknown}. Valid values for {field}: {valid}.")
                         };
                         ToolError::failed("validation_failed", message)
                     }
                     ErrorCode::FieldNotAllowed => ToolError::failed("field_not_allowed", a.message.clone()),
                     ErrorCode::Conflict => {
+                        let block = d.as_ref().and_then(|d| d.get("block")).and_then(Value::as_str).unwrap_or("the");
                         let version = d.as_ref().and_then(|d| d.get("current_version")).cloned().unwrap_or(Value::Null);
                         let current = d.as_ref().and_then(|d| d.get("current")).cloned().unwrap_or(Value::Null);
                         ToolError::failed(
                             "conflict",
                             format!(
-                                "{} Someone changed it since you read it. Its current version is {version} and its current content is {current}. Merge your change into it and retry with base_version {version} and a new idempotency_key.",
-                                a.message
+                                "The `{block}` block is not at the base_version you sent (it changed since you read it, or no base_version was sent). Its current version is {version} and its current content is {current}. Merge your change into it and retry with base_version {version} and a new idempotency_key."
                             ),
                         )
                     }
                     ErrorCode::NotFound => ToolError::failed("not_found", a.message.clone()),
+                    ErrorCode::BadRequest => ToolError::failed("invalid_arguments", a.message.clone()),
                     ErrorCode::Unauthorized => {
                         tracing::error!("Tasker refused the gateway's credentials: check TASKER_TOKEN");
                         ToolError::failed(

@@ -64,8 +64,19 @@ pub struct Calls {
     pub writer: Addr<TaskerWriter>,
 }
 
-/// `[A-Za-z0-9._:-]{8,128}`: enough to be unique, plain enough for logs.
-fn check_key(key: Option<&str>) -> Result<String, ToolError> {
+/// `[A-Za-z0-9._:-]{8,128}`, as a string: enough to be unique, plain enough for logs.
+fn check_key(key: Option<&Value>) -> Result<String, ToolError> {
+    let invalid = || {
+        ToolError::failed(
+            "idempotency_key_invalid",
+            "The `idempotency_key` must be a string of 8-128 letters, digits, `.`, `_`, `:` or `-`.",
+        )
+    };
+    let key = match key {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(invalid()),
+    };
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return Err(ToolError::failed(
             "idempotency_key_required",
@@ -74,14 +85,7 @@ fn check_key(key: Option<&str>) -> Result<String, ToolError> {
     };
     let ok = (8..=128).contains(&key.len())
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    if ok {
-        Ok(key.to_string())
-    } else {
-        Err(ToolError::failed(
-            "idempotency_key_invalid",
-            "The `idempotency_key` must be 8-128 letters, digits, `.`, `_`, `:` or `-`.",
-        ))
-    }
+    if ok { Ok(key.to_string()) } else { Err(invalid()) }
 }
 
 /// The request's identity for idempotency: tool and arguments, without the key.
@@ -106,10 +110,9 @@ impl Calls {
         args: &Value,
     ) -> Result<Value, ToolError> {
         let mut target = Target::from_args(args);
-        let key = args.get("idempotency_key").and_then(Value::as_str).map(str::to_string);
-        let (result, pre_recorded) = self.run(tasker, p, ctx, tool, args, key.as_deref(), &mut target).await;
-        // An invalid key is refused, and not copied into the audit trail either.
-        let key = key.filter(|k| check_key(Some(k)).is_ok());
+        let (result, pre_recorded) = self.run(tasker, p, ctx, tool, args, &mut target).await;
+        // Only a valid key is copied into the audit trail.
+        let key = check_key(args.get("idempotency_key")).ok();
         let (outcome, code) = match &result {
             Ok(_) => (Outcome::Allowed, None),
             Err(e) => (e.outcome, Some(e.code)),
@@ -166,7 +169,6 @@ impl Calls {
         ctx: &Ctx,
         tool: &ToolDef,
         args: &Value,
-        key: Option<&str>,
         target: &mut Target,
     ) -> (Result<Value, ToolError>, Option<Uuid>) {
         let per_minute = match tool.kind {
@@ -183,13 +185,22 @@ impl Calls {
             }
             Err(e) => return (Err(ToolError::internal(e)), None),
         }
+        if let Err(e) = run::screen(tool.name, args) {
+            return (Err(e), None);
+        }
         let allowed = match Allowed::for_tool(p, tool) {
             Ok(a) => a,
             Err(e) => return (Err(e), None),
         };
         let mut run = Run { tasker, writer: &self.writer, principal: p, ctx, allowed, target, card: None };
         if tool.kind == CallKind::Read {
-            return (run.execute(args, None).await, None);
+            let result = run.execute(args, None).await.map_err(|mut e| {
+                if e.code == "tasker_unavailable" {
+                    e.message = "Tasker did not answer. Retry shortly.".into();
+                }
+                e
+            });
+            return (result, None);
         }
         // The arguments' project or card is checked before the key is looked at, so a
         // replay never hands back a result the agent may no longer reach.
@@ -197,7 +208,7 @@ impl Calls {
             return (Err(e), None);
         }
 
-        let key = match check_key(key) {
+        let key = match check_key(args.get("idempotency_key")) {
             Ok(k) => k,
             Err(e) => return (Err(e), None),
         };

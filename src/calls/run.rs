@@ -12,10 +12,45 @@ use super::error::ToolError;
 use crate::actors::tasker_writer::{Submit, TaskerWriter, Write, WriteOp, Written};
 use crate::actors::token_sessions::Principal;
 use crate::service::Ctx;
-use crate::tasker::client::{CallContext, TaskerClient};
+use crate::tasker::client::{CallContext, TaskerClient, TaskerError};
 use crate::tasker::contract::{self as c, Actor, Issue};
 use crate::tools::args;
 use crate::tools::outputs::{ProjectOut, ProjectsOut, scope_names};
+
+/// Longest string any argument may hold (the longest real field, a block's text, is
+/// 20,000 characters; Tasker enforces the exact limits).
+const MAX_ARG_CHARS: usize = 50_000;
+
+/// Screens every string in the arguments: no NUL (no database stores it) and no
+/// unbounded text. Names the offending path.
+pub fn screen(tool: &str, args: &Value) -> Result<(), ToolError> {
+    fn walk(v: &Value, path: &mut Vec<String>, tool: &str) -> Result<(), ToolError> {
+        let bad = |path: &[String], why: &str| {
+            let at = if path.is_empty() { String::new() } else { format!(" at `{}`", path.join(".")) };
+            ToolError::failed("invalid_arguments", format!("The arguments of `{tool}` are not valid{at}: {why}."))
+        };
+        match v {
+            Value::String(s) if s.contains('\0') => Err(bad(path, "text must not contain NUL characters")),
+            Value::String(s) if s.chars().count() > MAX_ARG_CHARS => {
+                Err(bad(path, &format!("text is longer than {MAX_ARG_CHARS} characters")))
+            }
+            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                path.push(i.to_string());
+                let r = walk(item, path, tool);
+                path.pop();
+                r
+            }),
+            Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+                path.push(k.clone());
+                let r = walk(item, path, tool);
+                path.pop();
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(args, &mut Vec::new(), tool)
+}
 
 pub fn parse<T: DeserializeOwned>(tool: &str, args: &Value) -> Result<T, ToolError> {
     serde_path_to_error::deserialize(args.clone()).map_err(|e| {
@@ -82,7 +117,14 @@ impl Run<'_> {
         }
         self.allowed.card(reference)?;
         self.target.card_ref = Some(reference.trim().to_string());
-        let issue = self.tasker.get_issue(&self.cx(), reference).await?;
+        let issue = match self.tasker.get_issue(&self.cx(), reference).await {
+            Ok(issue) => issue,
+            // In a project this agent may not use: say which it may, not where the card is.
+            Err(TaskerError::Rejected(e)) if e.code == c::ErrorCode::ProjectNotGranted => {
+                return Err(self.allowed.not_granted(&format!("Card `{}`", reference.trim())));
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.target.card_ref = Some(issue.key.clone());
         self.target.project_ref = issue.key.rsplit_once('-').map(|(p, _)| p.to_string());
         self.card = Some(issue.clone());
@@ -128,6 +170,26 @@ impl Run<'_> {
             }
             "search_issues" => {
                 let a: args::SearchIssues = parse(tool, args)?;
+                if a.limit.is_some_and(|l| !(1..=c::MAX_PAGE).contains(&l)) {
+                    return Err(ToolError::failed(
+                        "invalid_arguments",
+                        format!("`limit` must be 1 to {}.", c::MAX_PAGE),
+                    ));
+                }
+                for (field, value, max) in [
+                    ("query", &a.query, 500),
+                    ("state", &a.state, 200),
+                    ("label", &a.label, 200),
+                    ("assignee", &a.assignee, 200),
+                    ("cursor", &a.cursor, 200),
+                ] {
+                    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                        return Err(ToolError::failed(
+                            "invalid_arguments",
+                            format!("`{field}` is longer than {max} characters."),
+                        ));
+                    }
+                }
                 let id = self.project(&a.project)?;
                 let q = c::SearchQuery {
                     q: a.query,

@@ -122,8 +122,22 @@ pub async fn post(
         }
     };
 
-    let (Some(method), Some(id)) = (method, id) else {
-        // A notification or a response: nothing to answer.
+    let Some(method) = method else {
+        // A response to a server request carries a result or an error; anything else
+        // without a method is not a JSON-RPC message.
+        if msg.get("result").is_some() || msg.get("error").is_some() {
+            return HttpResponse::Accepted().finish();
+        }
+        let id = id.and_then(|i| serde_json::from_value::<RequestId>(i).ok());
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            ErrorCode::INVALID_REQUEST,
+            "the message has no method (a string)",
+        );
+    };
+    let Some(id) = id else {
+        // A notification: nothing to answer.
         return HttpResponse::Accepted().finish();
     };
     let Ok(id) = serde_json::from_value::<RequestId>(id) else {
@@ -196,8 +210,25 @@ pub async fn post(
         "ping" => rpc(StatusCode::OK, mcp::response(id, EmptyObject {})),
         "tools/list" => rpc(StatusCode::OK, mcp::response(id, mcp::list_tools(&caller.principal, &version))),
         "tools/call" => {
+            if !params.get("name").is_some_and(Value::is_string) {
+                return rpc_error(
+                    StatusCode::OK,
+                    Some(id),
+                    ErrorCode::INVALID_PARAMS,
+                    "tools/call needs params.name (a string)",
+                );
+            }
+            if params.get("arguments").is_some_and(|a| !a.is_object() && !a.is_null()) {
+                let msg = "tools/call params.arguments must be an object";
+                return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, msg);
+            }
             let Ok(call) = serde_json::from_value::<CallToolRequestParams>(params) else {
-                return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, "tools/call needs params.name");
+                return rpc_error(
+                    StatusCode::OK,
+                    Some(id),
+                    ErrorCode::INVALID_PARAMS,
+                    "tools/call params are not valid",
+                );
             };
             let Some(def) = tools::find(&call.name) else {
                 let msg = format!("Unknown tool: {}", call.name);

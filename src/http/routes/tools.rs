@@ -37,8 +37,9 @@ fn write_args(req: &HttpRequest, body: Value, target: (&str, String)) -> Result<
         }
     }
     args.insert(target.0.to_string(), json!(target.1));
-    if let Some(key) = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        args.insert("idempotency_key".into(), json!(key));
+    // A header that is not plain text is still a key: an invalid one, said as such.
+    if let Some(key) = req.headers().get("idempotency-key") {
+        args.insert("idempotency_key".into(), json!(String::from_utf8_lossy(key.as_bytes())));
     }
     Ok(args)
 }

@@ -154,6 +154,11 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Self, TaskerError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if form_urlencoded::parse(req.query_string().as_bytes()).any(|(_, v)| v.contains('\0')) {
+            return std::future::ready(Err(TaskerError::bad_request(
+                "the query string must not contain NUL characters",
+            )));
+        }
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let de = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(
@@ -161,6 +166,16 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
                 .map(Query)
                 .map_err(|e| TaskerError::bad_request(format!("the query string is not valid: {}", describe(e)))),
         )
+    }
+}
+
+/// Whether any string in the body holds a NUL (no database stores it).
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.values().any(has_nul),
+        _ => false,
     }
 }
 
@@ -212,6 +227,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Write<T> {
                 .map_err(|e| TaskerError::bad_request(format!("the body is not valid JSON: {e}")))?;
             if !value.is_object() {
                 return Err(TaskerError::bad_request("the body must be a JSON object"));
+            }
+            if has_nul(&value) {
+                return Err(TaskerError::bad_request("text must not contain NUL characters"));
             }
             let fingerprint = fingerprint(&method, &path, &value);
             let body = serde_path_to_error::deserialize(value)

@@ -160,6 +160,11 @@ async fn protocol_faults_are_json_rpc_errors(backend: Backend) {
     assert_eq!(r.status, 401);
     assert!(r.headers.get("www-authenticate").unwrap().to_str().unwrap().starts_with("Bearer"));
     let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    // Empty resource and prompt lists; log levels validated.
+    assert_eq!(m.request("resources/list", json!({})).await.body["result"]["resources"], json!([]));
+    assert_eq!(m.request("prompts/list", json!({})).await.body["result"]["prompts"], json!([]));
+    assert_eq!(m.request("logging/setLevel", json!({"level": "info"})).await.body["result"], json!({}));
+    assert_eq!(m.request("logging/setLevel", json!({"level": "loud"})).await.body["error"]["code"], -32602);
     // A method the server does not know (newer clients try server/discover first).
     let r = m.request("server/discover", json!({})).await;
     assert_eq!(r.body["error"]["code"], -32601, "{}", r.text);

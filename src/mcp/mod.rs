@@ -4,7 +4,8 @@
 
 use rmcp::model::{
     CallToolResult, ContentBlock, ErrorCode, ErrorData, Implementation, InitializeResult, JsonRpcError,
-    JsonRpcResponse, JsonRpcVersion2_0, ListToolsResult, ProtocolVersion, RequestId, ServerCapabilities, Tool,
+    JsonRpcResponse, JsonRpcVersion2_0, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PromptsCapability, ProtocolVersion, RequestId, ResourcesCapability, ServerCapabilities, Tool,
     ToolAnnotations, ToolsCapability,
 };
 use serde_json::{Value, json};
@@ -51,6 +52,12 @@ pub fn initialize_result(version: &'static str) -> InitializeResult {
     tools.list_changed = Some(false);
     let mut capabilities = ServerCapabilities::default();
     capabilities.tools = Some(tools);
+    // The gateway offers tools only; resources and prompts are declared with empty
+    // lists so generic clients that list them get an answer, and log-level requests are
+    // accepted (no log notifications are sent: there is no server-to-client stream).
+    capabilities.resources = Some(ResourcesCapability::default());
+    capabilities.prompts = Some(PromptsCapability::default());
+    capabilities.logging = Some(Default::default());
     let info =
         Implementation::new("nodedc-agent-gateway", env!("CARGO_PKG_VERSION")).with_title("NODE.DC Agent Gateway");
     InitializeResult::new(capabilities)
@@ -114,4 +121,25 @@ pub fn response<T: serde::Serialize>(id: RequestId, result: T) -> Value {
 pub fn error(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>, data: Option<Value>) -> Value {
     let e = JsonRpcError::new(id, ErrorData::new(code, message.into(), data));
     serde_json::to_value(e).unwrap_or_else(|_| json!({"jsonrpc": "2.0", "error": {"code": code.0, "message": "error"}}))
+}
+
+/// `resources/list`: there are none (tools only).
+pub fn empty_resources() -> ListResourcesResult {
+    let mut r = ListResourcesResult::with_all_items(Vec::new());
+    r.result_type = None;
+    r
+}
+
+/// `resources/templates/list`: there are none.
+pub fn empty_resource_templates() -> ListResourceTemplatesResult {
+    let mut r = ListResourceTemplatesResult::with_all_items(Vec::new());
+    r.result_type = None;
+    r
+}
+
+/// `prompts/list`: there are none.
+pub fn empty_prompts() -> ListPromptsResult {
+    let mut r = ListPromptsResult::with_all_items(Vec::new());
+    r.result_type = None;
+    r
 }

@@ -36,8 +36,17 @@ const SUITE = path.join(SUITE_PKG, "dist", "index.js");
 const PRELOAD = path.join(HERE, "conformance_auth.cjs");
 const SUITE_VERSION = JSON.parse(readFileSync(path.join(SUITE_PKG, "package.json"), "utf8")).version;
 
-export const RUN = ["server-initialize", "ping", "tools-list", "server-sse-multiple-streams", "dns-rebinding-protection"];
-export const NOT_OFFERED = ["logging-set-level", "resources-list", "prompts-list"];
+export const RUN = [
+  "server-initialize",
+  "ping",
+  "tools-list",
+  "server-sse-multiple-streams",
+  "dns-rebinding-protection",
+  "logging-set-level",
+  "resources-list",
+  "prompts-list",
+];
+export const NOT_OFFERED = [];
 export const FIXTURES = [
   "completion-complete",
   "tools-call-simple-text",

@@ -208,6 +208,20 @@ pub async fn post(
 
     match method {
         "ping" => rpc(StatusCode::OK, mcp::response(id, EmptyObject {})),
+        "resources/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_resources())),
+        "resources/templates/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_resource_templates())),
+        "prompts/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_prompts())),
+        // Part of every version spoken here (a later spec drops it). Accepted; no log
+        // notifications are sent, as there is no server-to-client stream.
+        "logging/setLevel" => match params.get("level").and_then(Value::as_str) {
+            Some("debug" | "info" | "notice" | "warning" | "error" | "critical" | "alert" | "emergency") => {
+                rpc(StatusCode::OK, mcp::response(id, EmptyObject {}))
+            }
+            _ => {
+                let msg = "logging/setLevel needs params.level: debug, info, notice, warning, error, critical, alert or emergency";
+                rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, msg)
+            }
+        },
         "tools/list" => rpc(StatusCode::OK, mcp::response(id, mcp::list_tools(&caller.principal, &version))),
         "tools/call" => {
             if !params.get("name").is_some_and(Value::is_string) {

@@ -31,7 +31,7 @@ pub struct SetupPacket {
 }
 
 pub fn packet(agent_id: Uuid, agent_name: &str, grants: &[Grant], public_url: &str) -> SetupPacket {
-    let codex = codex::setup(agent_name, public_url);
+    let codex = codex::setup(agent_name, agent_id, public_url);
     let tools: Vec<ToolAccess> = tools::catalogue()
         .iter()
         .filter_map(|t| {

@@ -120,6 +120,7 @@ on_both_backends!(
     a_write_whose_audit_cannot_be_recorded_is_not_performed,
     sessions_survive_a_new_actor,
     hostile_inputs_get_precise_errors,
+    members_are_added_but_never_as_admin,
 );
 
 async fn initialize_negotiates_every_supported_version(backend: Backend) {
@@ -745,5 +746,39 @@ async fn hostile_inputs_get_precise_errors(backend: Backend) {
     let text = error_text(&m.call("get_issue", json!({"issue": card_id})).await);
     assert!(text.contains("project_not_granted") && text.contains("WEB"), "{text}");
     assert!(!text.contains(&demo::OPS.to_string()), "the card's project is not revealed: {text}");
+    app.stop().await;
+}
+
+async fn members_are_added_but_never_as_admin(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(&["project:read", "project:member:add_existing"]).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    let r = m.call("add_project_member", json!({"project": "WEB", "user": "carol@example.com", "role": "admin", "idempotency_key": "member-admin-1"})).await;
+    assert!(error_text(&r).contains("role_not_allowed"));
+    let added = m
+        .ok(
+            "add_project_member",
+            json!({"project": "WEB", "user": "carol@example.com", "idempotency_key": "member-carol-1"}),
+        )
+        .await;
+    assert_eq!((added["added"].as_bool(), added["member"]["role"].as_str()), (Some(true), Some("member")));
+    let again = m
+        .ok(
+            "add_project_member",
+            json!({"project": "WEB", "user": "carol@example.com", "idempotency_key": "member-carol-2"}),
+        )
+        .await;
+    assert_eq!(again["added"], false, "already a member: nothing changes");
+    let r = m
+        .call(
+            "add_project_member",
+            json!({"project": "WEB", "user": "mallory@example.com", "idempotency_key": "member-mallory-1"}),
+        )
+        .await;
+    let text = error_text(&r);
+    assert!(
+        text.contains("validation_failed") && text.contains("carol@example.com"),
+        "the workspace members are listed: {text}"
+    );
     app.stop().await;
 }

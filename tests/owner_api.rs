@@ -532,6 +532,15 @@ async fn agent_names_are_unique_per_owner(backend: Backend) {
     let created = results.iter().filter(|r| r.status == 201).count();
     assert_eq!(created, 1, "{:?}", results.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(results.iter().all(|r| r.status == 201 || r.code() == "agent_name_taken"));
+    // Names that make the same Codex server name collide too.
+    for twin in ["Bot", "BOT", "b-o-t"] {
+        let r = app.internal("POST", &format!("/owners/{owner}/agents"), Some(json!({"name": twin}))).await;
+        if twin == "b-o-t" {
+            assert_eq!(r.status, 201, "`b_o_t` is another server name");
+        } else {
+            assert_eq!((r.status, r.code()), (409, "agent_name_taken"), "{twin}");
+        }
+    }
     // A revoked agent's name is free again.
     let id = first.body["id"].as_str().unwrap();
     app.internal("POST", &format!("/owners/{owner}/agents/{id}/revoke"), None).await;

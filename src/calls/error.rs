@@ -42,7 +42,7 @@ impl ToolError {
     pub fn http_status(&self) -> u16 {
         match self.code {
             "invalid_arguments" | "idempotency_key_required" | "idempotency_key_invalid" => 400,
-            "scope_missing" | "project_not_granted" => 403,
+            "scope_missing" | "project_not_granted" | "role_not_allowed" => 403,
             "not_found" => 404,
             "conflict" | "idempotency_key_reused" | "in_progress" => 409,
             "validation_failed" | "field_not_allowed" => 422,

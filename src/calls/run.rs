@@ -298,6 +298,12 @@ impl Run<'_> {
             }
             "add_project_member" => {
                 let a: args::AddProjectMember = parse(tool, args)?;
+                if a.role == Some(c::ProjectRole::Admin) {
+                    return Err(ToolError::denied(
+                        "role_not_allowed",
+                        "Agents may add members as `member` or `guest`; making someone an admin is for people, in Tasker.",
+                    ));
+                }
                 let project = self.project(&a.project)?;
                 let body = c::AddProjectMember { actor: self.actor(), user: a.user, role: a.role };
                 self.write(project, WriteOp::AddProjectMember(body), key).await

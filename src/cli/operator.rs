@@ -184,7 +184,7 @@ async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Fa
             let issued = services.issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at).await?;
             let view = services.agent(Within::AnyOwner, agent_id).await?;
             let base = public_url.unwrap_or_else(|| format!("http://{DEFAULT_LOCAL_BIND}"));
-            let setup = codex::setup(&view.agent.name, &base);
+            let setup = codex::setup(&view.agent.name, view.agent.id, &base);
             println!("token {} issued for agent {} ({}).", issued.info.id, view.agent.name, agent_id);
             println!("This is the only time it is shown:\n");
             println!("  export {}={}\n", setup.bearer_token_env_var, issued.token.expose());

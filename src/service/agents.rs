@@ -118,7 +118,9 @@ fn require_active(agent: &Agent) -> Result<(), ServiceError> {
 fn name_conflict(name: &str) -> ServiceError {
     ServiceError::Conflict {
         code: "agent_name_taken",
-        message: format!("the owner already has an active agent named `{name}`"),
+        message: format!(
+            "the owner already has an active agent named `{name}`, or one whose Codex server name would be the same"
+        ),
     }
 }
 

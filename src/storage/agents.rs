@@ -83,17 +83,21 @@ pub fn list(conn: &mut DbConn, owner: Option<Uuid>) -> Result<Vec<Agent>, Storag
     q.order((agents::created_at.asc(), agents::id.asc())).load(conn)?.into_iter().map(Agent::try_from).collect()
 }
 
+/// Whether another active agent of the owner has this name, or a name that makes the
+/// same Codex server name (`Web bot`, `web-bot` and `WEB BOT` all make `nodedc_web_bot`).
 pub fn name_taken(conn: &mut DbConn, owner: Uuid, name: &str, except: Option<Uuid>) -> Result<bool, StorageError> {
     let mut q = agents::table
         .filter(agents::owner_user_id.eq(owner.to_string()))
-        .filter(agents::name.eq(name))
         .filter(agents::status.eq(AgentStatus::Active.as_str()))
-        .select(agents::id)
+        .select(agents::name)
         .into_boxed();
     if let Some(except) = except {
         q = q.filter(agents::id.ne(except.to_string()));
     }
-    Ok(q.first::<String>(conn).optional()?.is_some())
+    let slug = crate::codex::slug(name);
+    Ok(q.load::<String>(conn)?
+        .iter()
+        .any(|other| other == name || (slug.is_some() && crate::codex::slug(other) == slug)))
 }
 
 fn per_minute(n: u32) -> i32 {

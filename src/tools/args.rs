@@ -172,7 +172,7 @@ pub struct AddProjectMember {
     pub project: String,
     /// An existing workspace member: user id or email.
     pub user: String,
-    /// Default: member.
+    /// `member` (the default) or `guest`; agents cannot make anyone an admin.
     #[serde(default)]
     pub role: Option<ProjectRole>,
     /// A key you choose for this change.

@@ -47,7 +47,7 @@ pub async fn issue(
     let within = Within::Owner(owner);
     let issued = state.services.issue_token(&ctx, within, agent_id, &b.label, expires_at).await?;
     let agent = state.services.agent(within, agent_id).await?;
-    let setup = codex::setup(&agent.agent.name, &state.public_url);
+    let setup = codex::setup(&agent.agent.name, agent.agent.id, &state.public_url);
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
         "token": issued.token.expose(),
         "token_info": issued.info,

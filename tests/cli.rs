@@ -445,7 +445,17 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     assert_eq!(code, 0);
 
     let logs = gw.output();
-    assert!(logs.contains("\"route\""), "JSON request lines were captured");
+    // One structured line per request: method, route, status, duration, request id,
+    // and the agent when known.
+    let line: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["route"] == "/api/v1/agent-session" && l["status"] == 200)
+        .expect("a request line for the agent session");
+    assert_eq!(line["method"], "GET");
+    assert!(line["duration_ms"].is_number(), "{line}");
+    assert!(Uuid::parse_str(line["request_id"].as_str().unwrap()).is_ok());
+    assert_eq!(line["agent_id"], agent.as_str());
     assert!(answers.contains("\"add_comment\"") || answers.contains("hello"), "the MCP calls ran: {answers}");
     assert!(answers.contains("from REST"), "the REST write ran");
     for (what, text) in [("logs", &logs), ("API answers", &answers), ("CLI listing", &listing)] {

@@ -121,6 +121,7 @@ on_both_backends!(
     sessions_survive_a_new_actor,
     hostile_inputs_get_precise_errors,
     members_are_added_but_never_as_admin,
+    a_tasker_outage_is_clear_to_agents,
 );
 
 async fn initialize_negotiates_every_supported_version(backend: Backend) {
@@ -780,5 +781,25 @@ async fn members_are_added_but_never_as_admin(backend: Backend) {
         text.contains("validation_failed") && text.contains("carol@example.com"),
         "the workspace members are listed: {text}"
     );
+    app.stop().await;
+}
+
+async fn a_tasker_outage_is_clear_to_agents(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    app.tasker.handle.stop(true).await;
+    let r = m.call("add_comment", json!({"issue": "WEB-1", "body": "x", "idempotency_key": "outage-comment-1"})).await;
+    let text = error_text(&r);
+    assert!(text.contains("tasker_unavailable") && text.contains("same idempotency_key"), "{text}");
+    let r = m.call("list_projects", json!({})).await;
+    assert!(error_text(&r).contains("tasker_unavailable"));
+    let r = app.send("GET", "/api/v1/issues/WEB-1", Some(&f.token), None).await;
+    assert_eq!((r.status, r.code()), (503, "tasker_unavailable"));
+    assert!(r.headers.get("retry-after").is_some());
+    // The gateway checks a card key's project itself: with Tasker down, a key in a
+    // project the agent may not use is still refused as such (not as an outage).
+    let r = m.call("get_issue", json!({"issue": "OPS-1"})).await;
+    assert!(error_text(&r).contains("project_not_granted"));
     app.stop().await;
 }

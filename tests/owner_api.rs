@@ -21,7 +21,27 @@ on_both_backends!(
     every_change_is_audited,
     agent_names_are_unique_per_owner,
     concurrent_first_upserts_of_an_owner_all_succeed,
+    readiness_reflects_the_schema,
 );
+
+async fn readiness_reflects_the_schema(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    assert_eq!(app.send("GET", "/readyz", None, None).await.status, 200);
+    app.db
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('29990101000000')")
+                .execute(c)?;
+            Ok::<_, nodedc_agent_gateway::storage::StorageError>(())
+        })
+        .await
+        .unwrap();
+    let r = app.send("GET", "/readyz", None, None).await;
+    assert_eq!((r.status, r.code()), (503, "not_ready"));
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("newer than this binary"));
+    assert_eq!(app.send("GET", "/healthz", None, None).await.status, 200, "the process is still up");
+    app.stop().await;
+}
 
 async fn concurrent_first_upserts_of_an_owner_all_succeed(backend: Backend) {
     let app = TestApp::start(backend).await;

@@ -654,12 +654,23 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
     let server = HttpServer::new(move || {
         let c1 = served.clone();
         let c2 = served.clone();
+        let c3 = served.clone();
         App::new()
             .route(
                 "/api/internal/nodedc/agent/issues/{id}/labels",
                 web::post().to(move || {
                     let c = c1.clone();
                     async move { HttpResponse::Ok().json(IssueWritten { issue: c }) }
+                }),
+            )
+            .route(
+                "/api/internal/nodedc/agent/issues/{id}/move",
+                web::post().to({
+                    let c = c3;
+                    move || {
+                        let c = c.clone();
+                        async move { HttpResponse::Ok().json(IssueWritten { issue: c }) }
+                    }
                 }),
             )
             .route(
@@ -703,6 +714,24 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
         WriteError::NotApplied(what) => assert!(what.contains("bug"), "{what}"),
         other => panic!("expected not applied, got {other:?}"),
     }
+    // A move that leaves the card where it was is not a success either.
+    let actor = Actor {
+        agent_id: Uuid::new_v4(),
+        agent_name: "a".into(),
+        owner_user_id: Uuid::new_v4(),
+        request_id: "r".into(),
+    };
+    let err = w
+        .send(Submit(Write {
+            project: card.project_id,
+            op: WriteOp::MoveIssue { issue: card_id, body: MoveIssue { actor, state: "Done".into() } },
+            cx: CallContext { granted: vec![card.project_id], request_id: "r".into() },
+            idempotency_key: "k2".into(),
+        }))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(&err, WriteError::NotApplied(what) if what.contains("Todo")), "{err:?}");
     handle.stop(false).await;
 }
 

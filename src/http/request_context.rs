@@ -52,7 +52,8 @@ pub async fn request_context(
     let path = req.path().to_string();
 
     let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // A number, to two decimals: log tooling can sort and sum it.
+    let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     match result {
         Ok(mut res) => {
             let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
@@ -67,7 +68,7 @@ pub async fn request_context(
                 route = %route,
                 path = %path,
                 status,
-                duration_ms = format_args!("{duration_ms:.2}"),
+                duration_ms,
                 request_id = %request_id,
                 agent_id = agent_id.as_deref().unwrap_or("-"),
                 "request"
@@ -80,7 +81,7 @@ pub async fn request_context(
                 method = %method,
                 path = %path,
                 status = e.as_response_error().status_code().as_u16(),
-                duration_ms = format_args!("{duration_ms:.2}"),
+                duration_ms,
                 request_id = %request_id,
                 "request"
             );

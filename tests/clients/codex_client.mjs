@@ -13,8 +13,8 @@
 // 1. GET /api/v1/agent-session/setup with the token: the setup packet.
 // 2. A fresh CODEX_HOME with config.toml = a preamble that keeps Codex offline (a model
 //    provider on a closed loopback port, no update check, no apps/plugins) + the packet's
-//    `codex.config_toml`, its url pointed at URL (the packet names the gateway's public
-//    URL, which for a test gateway on port 0 is not where it listens). The packet's
+//    `codex.config_toml`, its url pointed at URL (the same as the packet's url, which the
+//    gateway derives from the port it bound; pointing it keeps the test explicit). The packet's
 //    AGENTS.md goes into the thread's working directory. The token is only in the
 //    environment variable the packet names, in the codex process's environment.
 // 3. `codex app-server`: initialize, initialized, mcpServerStatus/list (our server, its

@@ -561,6 +561,11 @@ async fn agent_names_are_unique_per_owner(backend: Backend) {
             assert_eq!((r.status, r.code()), (409, "agent_name_taken"), "{twin}");
         }
     }
+    // Concurrent creates whose names make one Codex server name: exactly one wins.
+    let clashing = ["Clash", "clash", "CLASH", "clash!", "Clash ", "c lash"];
+    let results = futures_util::future::join_all(clashing.iter().map(|n| create(n))).await;
+    let created: Vec<&str> = clashing.iter().zip(&results).filter(|(_, r)| r.status == 201).map(|(n, _)| *n).collect();
+    assert_eq!(created.iter().filter(|n| **n != "c lash").count(), 1, "{created:?}");
     // A revoked agent's name is free again.
     let id = first.body["id"].as_str().unwrap();
     app.internal("POST", &format!("/owners/{owner}/agents/{id}/revoke"), None).await;

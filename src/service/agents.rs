@@ -142,6 +142,7 @@ impl Services {
                 .db
                 .write(move |conn| {
                     require_access(conn, owner)?;
+                    storage::owners::lock(conn, owner)?;
                     if storage::agents::name_taken(conn, owner, &name, None)? {
                         return Err(name_conflict(&name));
                     }
@@ -215,6 +216,7 @@ impl Services {
                         read_per_minute: read.unwrap_or(agent.read_per_minute),
                         write_per_minute: write.unwrap_or(agent.write_per_minute),
                     };
+                    storage::owners::lock(conn, agent.owner_user_id)?;
                     if name != agent.name && storage::agents::name_taken(conn, agent.owner_user_id, &name, Some(id))? {
                         return Err(name_conflict(&name));
                     }

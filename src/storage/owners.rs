@@ -137,3 +137,13 @@ pub fn list_changes(conn: &mut DbConn, user_id: Uuid, limit: i64) -> Result<Vec<
         })
         .collect())
 }
+
+/// Serialises writes that depend on all of one owner's agents (name checks): on
+/// PostgreSQL the owner's row is locked until the transaction ends; SQLite write
+/// transactions are already serialised (`BEGIN IMMEDIATE`).
+pub fn lock(conn: &mut DbConn, user_id: Uuid) -> Result<(), StorageError> {
+    if let DbConn::Postgres(pg) = conn {
+        owners::table.find(user_id.to_string()).select(owners::user_id).for_update().first::<String>(pg).optional()?;
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::issues::save;
-use super::write::{Idempotency, Outcome, actor_display, lock_card, transact};
+use super::write::{CardWrite, card_write};
 use crate::tasker::blocks::{BlockError, Description};
 use crate::tasker::contract::{AcceptanceItem, BlockName, Blocks, ErrorCode, IssueWritten, UpdateBlocks};
 use crate::tasker::reference::TaskerState;
@@ -71,25 +71,24 @@ pub async fn update(
     path: web::Path<String>,
     write: Write<UpdateBlocks>,
 ) -> Result<HttpResponse, TaskerError> {
-    let card = CardRef::from_path(&path)?;
-    let idem = Idempotency::of(&write, &write.body.actor);
-    let body = write.body;
-    transact(&state.db, move |c| {
-        let mut row = lock_card(c, &card, &granted)?;
-        if let Some(previous) = idem.previous(c)? {
-            return Ok(Outcome::Replayed(previous));
-        }
-        let actor = actor_display(c, &body.actor)?;
-        let mut description = Description::parse(&row.description_html);
-        let before = description.blocks().clone();
-        description.apply(&body.ops).map_err(|e| block_error(e, "ops"))?;
-        let history = block_changes(&before, description.blocks());
-        if !history.is_empty() {
-            row.description_html = description.render();
-        }
-        save(c, &mut row, &actor, &history)?;
-        let issue = issues::full(c, &row)?;
-        Ok(Outcome::Done(idem.finish(c, StatusCode::OK, &IssueWritten { issue })?))
-    })
+    card_write(
+        &state.db,
+        granted,
+        CardRef::from_path(&path)?,
+        write,
+        |b| &b.actor,
+        move |c, CardWrite { mut row, actor, body, idem }| {
+            let mut description = Description::parse(&row.description_html);
+            let before = description.blocks().clone();
+            description.apply(&body.ops).map_err(|e| block_error(e, "ops"))?;
+            let history = block_changes(&before, description.blocks());
+            if !history.is_empty() {
+                row.description_html = description.render();
+            }
+            save(c, &mut row, &actor, &history)?;
+            let issue = issues::full(c, &row)?;
+            idem.finish(c, StatusCode::OK, &IssueWritten { issue })
+        },
+    )
     .await
 }

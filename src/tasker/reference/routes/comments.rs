@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::write::{Idempotency, Outcome, actor_display, lock_card, transact};
+use super::write::{CardWrite, card_write};
 use crate::tasker::contract::{AddComment, CommentWritten};
 use crate::tasker::reference::TaskerState;
 use crate::tasker::reference::error::TaskerError;
@@ -21,25 +21,24 @@ pub async fn add(
     path: web::Path<String>,
     write: Write<AddComment>,
 ) -> Result<HttpResponse, TaskerError> {
-    let card = CardRef::from_path(&path)?;
-    let idem = Idempotency::of(&write, &write.body.actor);
-    let body = write.body;
-    transact(&state.db, move |c| {
-        let mut row = lock_card(c, &card, &granted)?;
-        if let Some(previous) = idem.previous(c)? {
-            return Ok(Outcome::Replayed(previous));
-        }
-        let actor = actor_display(c, &body.actor)?;
-        if body.body.trim().is_empty() || body.body.chars().count() > MAX_COMMENT {
-            return Err(TaskerError::invalid(
-                "body",
-                format!("a comment must be 1 to {MAX_COMMENT} characters, not blank"),
-            ));
-        }
-        let comment = comments::insert(c, &row.id, &body.body, &actor, crate::storage::now())?;
-        super::issues::save(c, &mut row, &actor, &[Change::new("comment", None, Some(body.body.clone()))])?;
-        let issue = issues::full(c, &row)?;
-        Ok(Outcome::Done(idem.finish(c, StatusCode::CREATED, &CommentWritten { comment, issue })?))
-    })
+    card_write(
+        &state.db,
+        granted,
+        CardRef::from_path(&path)?,
+        write,
+        |b| &b.actor,
+        move |c, CardWrite { mut row, actor, body, idem }| {
+            if body.body.trim().is_empty() || body.body.chars().count() > MAX_COMMENT {
+                return Err(TaskerError::invalid(
+                    "body",
+                    format!("a comment must be 1 to {MAX_COMMENT} characters, not blank"),
+                ));
+            }
+            let comment = comments::insert(c, &row.id, &body.body, &actor, crate::storage::now())?;
+            super::issues::save(c, &mut row, &actor, &[Change::new("comment", None, Some(body.body.clone()))])?;
+            let issue = issues::full(c, &row)?;
+            idem.finish(c, StatusCode::CREATED, &CommentWritten { comment, issue })
+        },
+    )
     .await
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::blocks::{block_changes, block_error};
-use super::write::{Idempotency, Outcome, actor_display, find_card, lock_card, transact};
+use super::write::{CardWrite, Idempotency, Outcome, actor_display, card_write, find_card, transact};
 use crate::storage::DbConn;
 use crate::tasker::blocks::Description;
 use crate::tasker::contract::{
@@ -408,21 +408,22 @@ pub async fn update(
     path: web::Path<String>,
     write: Write<UpdateIssue>,
 ) -> Result<HttpResponse, TaskerError> {
+    // The path is checked before the field allowlist (the documented order).
     let card = CardRef::from_path(&path)?;
     check_allowed(&write.body.changes)?;
-    let idem = Idempotency::of(&write, &write.body.actor);
-    let body = write.body;
-    transact(&state.db, move |c| {
-        let mut row = lock_card(c, &card, &granted)?;
-        if let Some(previous) = idem.previous(c)? {
-            return Ok(Outcome::Replayed(previous));
-        }
-        let actor = actor_display(c, &body.actor)?;
-        let history = apply_changes(c, &mut row, &body.changes)?;
-        save(c, &mut row, &actor, &history)?;
-        let issue = issues::full(c, &row)?;
-        Ok(Outcome::Done(idem.finish(c, StatusCode::OK, &IssueWritten { issue })?))
-    })
+    card_write(
+        &state.db,
+        granted,
+        card,
+        write,
+        |b| &b.actor,
+        move |c, CardWrite { mut row, actor, body, idem }| {
+            let history = apply_changes(c, &mut row, &body.changes)?;
+            save(c, &mut row, &actor, &history)?;
+            let issue = issues::full(c, &row)?;
+            idem.finish(c, StatusCode::OK, &IssueWritten { issue })
+        },
+    )
     .await
 }
 
@@ -446,27 +447,26 @@ pub async fn move_issue(
     path: web::Path<String>,
     write: Write<MoveIssue>,
 ) -> Result<HttpResponse, TaskerError> {
-    let card = CardRef::from_path(&path)?;
-    let idem = Idempotency::of(&write, &write.body.actor);
-    let body = write.body;
-    transact(&state.db, move |c| {
-        let mut row = lock_card(c, &card, &granted)?;
-        if let Some(previous) = idem.previous(c)? {
-            return Ok(Outcome::Replayed(previous));
-        }
-        let actor = actor_display(c, &body.actor)?;
-        let states = projects::states(c, row.project_uuid()?)?;
-        let target = resolve::state(&states, "state", &body.state)?;
-        let mut history = Vec::new();
-        if target.id.to_string() != row.state_id {
-            let old = states.iter().find(|s| s.id.to_string() == row.state_id).map(|s| s.name.clone());
-            history.push(Change::new("state", old, Some(target.name.clone())));
-            row.state_id = target.id.to_string();
-        }
-        save(c, &mut row, &actor, &history)?;
-        let issue = issues::full(c, &row)?;
-        Ok(Outcome::Done(idem.finish(c, StatusCode::OK, &IssueWritten { issue })?))
-    })
+    card_write(
+        &state.db,
+        granted,
+        CardRef::from_path(&path)?,
+        write,
+        |b| &b.actor,
+        move |c, CardWrite { mut row, actor, body, idem }| {
+            let states = projects::states(c, row.project_uuid()?)?;
+            let target = resolve::state(&states, "state", &body.state)?;
+            let mut history = Vec::new();
+            if target.id.to_string() != row.state_id {
+                let old = states.iter().find(|s| s.id.to_string() == row.state_id).map(|s| s.name.clone());
+                history.push(Change::new("state", old, Some(target.name.clone())));
+                row.state_id = target.id.to_string();
+            }
+            save(c, &mut row, &actor, &history)?;
+            let issue = issues::full(c, &row)?;
+            idem.finish(c, StatusCode::OK, &IssueWritten { issue })
+        },
+    )
     .await
 }
 

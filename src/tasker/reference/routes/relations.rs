@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
 use super::issues::save;
-use super::write::{Idempotency, Outcome, actor_display, lock_card, transact};
+use super::write::{CardWrite, card_write};
 use crate::storage::DbConn;
 use crate::tasker::contract::{ChangeSet, IssueWritten};
 use crate::tasker::reference::TaskerState;
@@ -108,20 +108,19 @@ async fn change(
     path: web::Path<String>,
     write: Write<ChangeSet>,
 ) -> Result<HttpResponse, TaskerError> {
-    let card = CardRef::from_path(&path)?;
-    let idem = Idempotency::of(&write, &write.body.actor);
-    let body = write.body;
-    transact(&state.db, move |c| {
-        let mut row = lock_card(c, &card, &granted)?;
-        if let Some(previous) = idem.previous(c)? {
-            return Ok(Outcome::Replayed(previous));
-        }
-        let actor = actor_display(c, &body.actor)?;
-        let history = relation.apply(c, &row, &body)?;
-        save(c, &mut row, &actor, &history)?;
-        let issue = issues::full(c, &row)?;
-        Ok(Outcome::Done(idem.finish(c, StatusCode::OK, &IssueWritten { issue })?))
-    })
+    card_write(
+        &state.db,
+        granted,
+        CardRef::from_path(&path)?,
+        write,
+        |b| &b.actor,
+        move |c, CardWrite { mut row, actor, body, idem }| {
+            let history = relation.apply(c, &row, body)?;
+            save(c, &mut row, &actor, &history)?;
+            let issue = issues::full(c, &row)?;
+            idem.finish(c, StatusCode::OK, &IssueWritten { issue })
+        },
+    )
     .await
 }
 

@@ -101,6 +101,43 @@ where
     }
 }
 
+/// A write to one card, ready to apply: the card found within the grant and locked, the
+/// idempotency record checked (not a replay), and the actor's display name.
+pub struct CardWrite<'a, B> {
+    pub row: IssueRow,
+    pub actor: String,
+    pub body: &'a B,
+    pub idem: &'a Idempotency,
+}
+
+/// Runs a write to `card`, the frame every card write shares: in one
+/// transaction the card is found and locked, a repeated request is replayed, and `apply`
+/// makes the change and stores the answer (`Idempotency::finish`).
+pub async fn card_write<B, F>(
+    db: &Db,
+    granted: Granted,
+    card: CardRef,
+    write: Write<B>,
+    actor: fn(&B) -> &Actor,
+    apply: F,
+) -> Result<HttpResponse, TaskerError>
+where
+    B: Send + Sync + 'static,
+    F: Fn(&mut DbConn, CardWrite<'_, B>) -> Result<Stored, TaskerError> + Send + Sync + 'static,
+{
+    let idem = Idempotency::of(&write, actor(&write.body));
+    let body = write.body;
+    transact(db, move |c| {
+        let row = lock_card(c, &card, &granted)?;
+        if let Some(previous) = idem.previous(c)? {
+            return Ok(Outcome::Replayed(previous));
+        }
+        let name = actor_display(c, actor(&body))?;
+        apply(c, CardWrite { row, actor: name, body: &body, idem: &idem }).map(Outcome::Done)
+    })
+    .await
+}
+
 /// The actor as history shows it; the agent name must not be blank.
 pub fn actor_display(conn: &mut DbConn, actor: &Actor) -> Result<String, TaskerError> {
     let name = actor.agent_name.trim();

@@ -18,19 +18,19 @@
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use actix_web::{HttpServer, web};
+use actix_web::HttpServer;
 use futures_util::future::join_all;
 use nodedc_agent_gateway::actors::TokenSessions;
-use nodedc_agent_gateway::actors::rate_buckets::{RateBuckets, RateLimits};
-use nodedc_agent_gateway::actors::tasker_writer::{TaskerWriter, WriterLimits};
+use nodedc_agent_gateway::actors::rate_buckets::RateLimits;
+use nodedc_agent_gateway::actors::tasker_writer::WriterLimits;
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats};
+use nodedc_agent_gateway::app::{self, AppOptions};
 use nodedc_agent_gateway::auth::{AgentToken, InternalToken};
-use nodedc_agent_gateway::calls::Calls;
-use nodedc_agent_gateway::http::{self, AppState};
+use nodedc_agent_gateway::http;
 use nodedc_agent_gateway::model::{OwnerStatus, ProjectIdentifier};
 use nodedc_agent_gateway::service::agents::{GrantRequest, NewAgent};
 use nodedc_agent_gateway::service::owners::OwnerProjection;
-use nodedc_agent_gateway::service::{Ctx, Services, Within};
+use nodedc_agent_gateway::service::{Ctx, Within};
 use nodedc_agent_gateway::storage::{DatabaseUrl, Db};
 use nodedc_agent_gateway::tasker::client::TaskerConfig;
 use uuid::Uuid;
@@ -53,8 +53,22 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
             let dir = tempfile::tempdir().unwrap();
             let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.path().join("bench.db")), 8).await.unwrap();
             db.migrate().await.unwrap();
-            let sessions = TokenSessions::start_supervised(db.clone(), limits);
-            let services = Services { db: db.clone(), sessions: Some(sessions.clone()) };
+            // The benchmark calls no tool: Tasker is never contacted.
+            let tasker = Arc::new(TaskerConfig::new("http://127.0.0.1:9", InternalToken::generate()));
+            let options = AppOptions {
+                internal_token: InternalToken::generate(),
+                public_url: "http://bench".into(),
+                allowed_origins: vec![],
+                trust_forwarded_for: behind_proxy,
+                max_body_bytes: 65536,
+                auth: limits,
+                rate: RateLimits::default(),
+                writer: WriterLimits::default(),
+                janitor_every: std::time::Duration::from_secs(600),
+            };
+            let state = app::build(db.clone(), tasker, options);
+            let sessions = state.sessions.clone();
+            let services = state.services();
             let ctx = Ctx::operator();
             let owner = Uuid::new_v4();
             services
@@ -87,26 +101,7 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                 let issued = services.issue_token(&ctx, Within::AnyOwner, agent.agent.id, "bench", None).await.unwrap();
                 tokens.push(issued.token.expose());
             }
-            // The benchmark calls no tool: Tasker is never contacted.
-            let tasker = Arc::new(TaskerConfig::new("http://127.0.0.1:9", InternalToken::generate()));
-            let calls = Calls {
-                db: db.clone(),
-                rate: RateBuckets::start_supervised(RateLimits::default()),
-                writer: TaskerWriter::start_supervised(tasker.clone(), WriterLimits::default()),
-            };
-            let state = web::Data::new(AppState {
-                db: db.clone(),
-                services,
-                sessions: sessions.clone(),
-                internal_token: InternalToken::generate(),
-                public_url: "http://bench".into(),
-                trust_forwarded_for: behind_proxy,
-                calls,
-                tasker,
-                allowed_origins: vec![],
-                max_body_bytes: 65536,
-            });
-            let server = HttpServer::new(move || http::build(state.clone(), 65536))
+            let server = HttpServer::new(move || http::build(state.clone()))
                 .workers(2)
                 .disable_signals()
                 .bind("127.0.0.1:0")

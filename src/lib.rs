@@ -2,6 +2,7 @@
 //! rate-limited, audited, idempotent tools, without ever holding a Tasker credential.
 
 pub mod actors;
+pub mod app;
 pub mod auth;
 pub mod calls;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod mcp;
 pub mod model;
+pub mod reference_tasker;
 pub mod service;
 pub mod setup;
 pub mod storage;

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::error::ToolError;
+use super::error::{ToolCode, ToolError};
 use crate::actors::token_sessions::Principal;
 use crate::model::{Grant, Scope};
 use crate::tasker::contract::parse_issue_key;
@@ -27,8 +27,8 @@ impl<'a> Allowed<'a> {
             } else {
                 has.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             };
-            return Err(ToolError::denied(
-                "scope_missing",
+            return Err(ToolError::new(
+                ToolCode::ScopeMissing,
                 format!(
                     "`{}` needs the `{}` scope, which this agent does not have in any project (it has: {has}). Ask the agent's owner to grant `{}` in Tasker.",
                     tool.name, tool.scope, tool.scope
@@ -47,8 +47,8 @@ impl<'a> Allowed<'a> {
     }
 
     pub fn not_granted(&self, what: &str) -> ToolError {
-        ToolError::denied(
-            "project_not_granted",
+        ToolError::new(
+            ToolCode::ProjectNotGranted,
             format!(
                 "{what} is not in a project this agent may use for `{}`. Projects it may use for this: {}.",
                 self.tool.name,
@@ -76,10 +76,7 @@ impl<'a> Allowed<'a> {
             return Ok(None);
         }
         let Some((ident, _)) = parse_issue_key(r) else {
-            return Err(ToolError::failed(
-                "invalid_arguments",
-                format!("`{r}` is not a card key (like WEB-12) or a card id (a UUID)."),
-            ));
+            return Err(ToolError::invalid(format!("`{r}` is not a card key (like WEB-12) or a card id (a UUID).")));
         };
         self.grants
             .iter()

@@ -1,31 +1,87 @@
-//! A failed tool call, worded so a model can recover.
+//! A failed tool call, worded so a model can recover. Every code is a [`ToolCode`]
+//! variant, which knows its stable string, its HTTP status and its audit outcome.
 
+use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::actors::rate_buckets::CallKind;
 use crate::actors::tasker_writer::WriteError;
 use crate::model::Outcome;
 use crate::tasker::client::TaskerError;
 use crate::tasker::contract::ErrorCode;
 
+macro_rules! tool_codes {
+    ($($variant:ident => $text:literal, $status:ident, $outcome:ident;)+) => {
+        /// The stable codes of tool errors (also the audit rows' error codes).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ToolCode { $($variant),+ }
+
+        impl ToolCode {
+            pub const ALL: &'static [ToolCode] = &[$(ToolCode::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ToolCode::$variant => $text),+ }
+            }
+
+            /// The HTTP status on the REST endpoints.
+            pub fn status(self) -> StatusCode {
+                match self { $(ToolCode::$variant => StatusCode::$status),+ }
+            }
+
+            /// Denied (authorization, limits) or failed (everything else).
+            pub fn outcome(self) -> Outcome {
+                match self { $(ToolCode::$variant => Outcome::$outcome),+ }
+            }
+        }
+    };
+}
+
+tool_codes! {
+    InvalidArguments => "invalid_arguments", BAD_REQUEST, Failed;
+    IdempotencyKeyRequired => "idempotency_key_required", BAD_REQUEST, Failed;
+    IdempotencyKeyInvalid => "idempotency_key_invalid", BAD_REQUEST, Failed;
+    ScopeMissing => "scope_missing", FORBIDDEN, Denied;
+    ProjectNotGranted => "project_not_granted", FORBIDDEN, Denied;
+    RoleNotAllowed => "role_not_allowed", FORBIDDEN, Denied;
+    NotFound => "not_found", NOT_FOUND, Failed;
+    Conflict => "conflict", CONFLICT, Failed;
+    IdempotencyKeyReused => "idempotency_key_reused", CONFLICT, Failed;
+    InProgress => "in_progress", CONFLICT, Failed;
+    ValidationFailed => "validation_failed", UNPROCESSABLE_ENTITY, Failed;
+    FieldNotAllowed => "field_not_allowed", UNPROCESSABLE_ENTITY, Failed;
+    RateLimited => "rate_limited", TOO_MANY_REQUESTS, Denied;
+    InternalError => "internal_error", INTERNAL_SERVER_ERROR, Failed;
+    WriteNotApplied => "write_not_applied", BAD_GATEWAY, Failed;
+    TaskerProtocol => "tasker_protocol", BAD_GATEWAY, Failed;
+    TaskerMisconfigured => "tasker_misconfigured", BAD_GATEWAY, Failed;
+    TaskerRejected => "tasker_rejected", BAD_GATEWAY, Failed;
+    TaskerUnavailable => "tasker_unavailable", SERVICE_UNAVAILABLE, Failed;
+    Busy => "busy", SERVICE_UNAVAILABLE, Failed;
+}
+
+impl std::fmt::Display for ToolCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ToolError {
-    /// Stable machine code (also the audit row's error code).
-    pub code: &'static str,
+    pub code: ToolCode,
     /// What happened and how to recover, for a model to read.
     pub message: String,
     pub details: Option<Value>,
     pub retry_after_secs: Option<u64>,
-    /// Denied (authorization, limits) or failed (everything else), for the audit row.
-    pub outcome: Outcome,
 }
 
 impl ToolError {
-    pub fn denied(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None, retry_after_secs: None, outcome: Outcome::Denied }
+    pub fn new(code: ToolCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), details: None, retry_after_secs: None }
     }
 
-    pub fn failed(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None, retry_after_secs: None, outcome: Outcome::Failed }
+    /// Arguments that do not fit the tool (the most common refusal).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ToolCode::InvalidArguments, message)
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -38,22 +94,11 @@ impl ToolError {
         self
     }
 
-    /// The HTTP status of this error on the REST endpoints.
-    pub fn http_status(&self) -> u16 {
-        match self.code {
-            "invalid_arguments" | "idempotency_key_required" | "idempotency_key_invalid" => 400,
-            "scope_missing" | "project_not_granted" | "role_not_allowed" => 403,
-            "not_found" => 404,
-            "conflict" | "idempotency_key_reused" | "in_progress" => 409,
-            "validation_failed" | "field_not_allowed" => 422,
-            "rate_limited" => 429,
-            "write_not_applied" | "tasker_protocol" | "tasker_misconfigured" | "tasker_rejected" => 502,
-            "tasker_unavailable" | "busy" => 503,
-            _ => 500,
-        }
+    pub fn outcome(&self) -> Outcome {
+        self.code.outcome()
     }
 
-    /// The text of an `isError` tool result.
+    /// The text of an `isError` tool result (how MCP shows a tool error).
     pub fn text(&self) -> String {
         let mut s = format!("Error ({}): {}", self.code, self.message);
         if let Some(secs) = self.retry_after_secs {
@@ -62,12 +107,38 @@ impl ToolError {
         s
     }
 
+    /// An unexpected failure: logged in full, told without internals.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         tracing::error!(error = %what, "tool call failed");
-        Self::failed(
-            "internal_error",
+        Self::new(
+            ToolCode::InternalError,
             "The gateway failed to handle the call. Retry later; if it persists, tell the owner.",
         )
+    }
+
+    /// A Tasker failure, worded for the kind of tool that met it: after a write tool's
+    /// failure the change may or may not have been applied; a read only needs a retry.
+    pub fn tasker(e: TaskerError, kind: CallKind) -> Self {
+        match e {
+            TaskerError::Unavailable { reason, retry_after_secs } => {
+                tracing::warn!(%reason, "Tasker unavailable");
+                let message = match kind {
+                    CallKind::Read => "Tasker did not answer. Retry shortly.",
+                    CallKind::Write => {
+                        "Tasker did not answer. A write may or may not have been applied: retry with the same idempotency_key, which never writes twice."
+                    }
+                };
+                Self::new(ToolCode::TaskerUnavailable, message).retry_after(retry_after_secs.unwrap_or(5))
+            }
+            TaskerError::Protocol(what) => {
+                tracing::error!(%what, "Tasker answered outside the contract");
+                Self::new(
+                    ToolCode::TaskerProtocol,
+                    "Tasker answered in an unexpected way. Retry later; if it persists, tell the owner.",
+                )
+            }
+            TaskerError::Rejected(a) => rejected(a),
+        }
     }
 }
 
@@ -82,88 +153,80 @@ fn list(v: Option<&Value>) -> String {
     }
 }
 
-impl From<TaskerError> for ToolError {
-    fn from(e: TaskerError) -> Self {
-        match e {
-            TaskerError::Unavailable { reason, retry_after_secs } => {
-                tracing::warn!(%reason, "Tasker unavailable");
-                ToolError::failed(
-                    "tasker_unavailable",
-                    "Tasker did not answer. A write may or may not have been applied: retry with the same idempotency_key, which never writes twice.",
-                )
-                .retry_after(retry_after_secs.unwrap_or(5))
-            }
-            TaskerError::Protocol(what) => {
-                tracing::error!(%what, "Tasker answered outside the contract");
-                ToolError::failed(
-                    "tasker_protocol",
-                    "Tasker answered in an unexpected way. Retry later; if it persists, tell the owner.",
-                )
-            }
-            TaskerError::Rejected(a) => {
-                let d = a.details.clone();
-                match a.code {
-                    ErrorCode::ValidationFailed => {
-                        let field = d.as_ref().and_then(|d| d.get("field")).and_then(Value::as_str).unwrap_or("value");
-                        let unknown = list(d.as_ref().and_then(|d| d.get("unknown")));
-                        let valid = list(d.as_ref().and_then(|d| d.get("valid")));
-                        let message = if valid.is_empty() {
-                            a.message.clone()
-                        } else {
-                            format!("Unknown {field}: {unknown}. Valid values for {field}: {valid}.")
-                        };
-                        ToolError::failed("validation_failed", message)
-                    }
-                    ErrorCode::FieldNotAllowed => ToolError::failed("field_not_allowed", a.message.clone()),
-                    ErrorCode::Conflict => {
-                        let block = d.as_ref().and_then(|d| d.get("block")).and_then(Value::as_str).unwrap_or("the");
-                        let version = d.as_ref().and_then(|d| d.get("current_version")).cloned().unwrap_or(Value::Null);
-                        let current = d.as_ref().and_then(|d| d.get("current")).cloned().unwrap_or(Value::Null);
-                        ToolError::failed(
-                            "conflict",
-                            format!(
-                                "The `{block}` block is not at the base_version you sent (it changed since you read it, or no base_version was sent). Its current version is {version} and its current content is {current}. Merge your change into it and retry with base_version {version} and a new idempotency_key."
-                            ),
-                        )
-                    }
-                    ErrorCode::NotFound => ToolError::failed("not_found", a.message.clone()),
-                    ErrorCode::BadRequest => ToolError::failed("invalid_arguments", a.message.clone()),
-                    ErrorCode::Unauthorized => {
-                        tracing::error!("Tasker refused the gateway's credentials: check TASKER_TOKEN");
-                        ToolError::failed(
-                            "tasker_misconfigured",
-                            "The gateway cannot reach Tasker with its configured credentials; nothing was written. Tell the gateway's operator.",
-                        )
-                    }
-                    ErrorCode::ProjectNotGranted => ToolError::denied("project_not_granted", a.message.clone()),
-                    ErrorCode::RateLimited => ToolError::failed("tasker_unavailable", "Tasker is busy. Retry with the same idempotency_key.")
-                        .retry_after(5),
-                    ErrorCode::IdempotencyKeyReused => ToolError::failed(
-                        "idempotency_key_reused",
-                        "This idempotency_key was already used for a different change. Use a new key.",
-                    ),
-                    _ => ToolError::failed("tasker_rejected", a.message.clone()),
-                }
-                .with_details(json!({ "tasker": { "code": a.code, "details": d } }))
-            }
+/// A contract error from Tasker, as the agent's code and recovery text; Tasker's own
+/// code and details ride along under `details.tasker`.
+fn rejected(a: crate::tasker::contract::AdapterError) -> ToolError {
+    let d = a.details.clone();
+    let detail = |k: &str| d.as_ref().and_then(|d| d.get(k));
+    let e = match a.code {
+        ErrorCode::ValidationFailed => {
+            let field = detail("field").and_then(Value::as_str).unwrap_or("value");
+            let (unknown, valid) = (list(detail("unknown")), list(detail("valid")));
+            let message = if valid.is_empty() {
+                a.message.clone()
+            } else {
+                format!("Unknown {field}: {unknown}. Valid values for {field}: {valid}.")
+            };
+            ToolError::new(ToolCode::ValidationFailed, message)
         }
-    }
+        ErrorCode::FieldNotAllowed => ToolError::new(ToolCode::FieldNotAllowed, a.message.clone()),
+        ErrorCode::Conflict => {
+            let block = detail("block").and_then(Value::as_str).unwrap_or("the");
+            let version = detail("current_version").cloned().unwrap_or(Value::Null);
+            let current = detail("current").cloned().unwrap_or(Value::Null);
+            ToolError::new(
+                ToolCode::Conflict,
+                format!(
+                    "The `{block}` block is not at the base_version you sent (it changed since you read it, or no base_version was sent). Its current version is {version} and its current content is {current}. Merge your change into it and retry with base_version {version} and a new idempotency_key."
+                ),
+            )
+        }
+        ErrorCode::NotFound => ToolError::new(ToolCode::NotFound, a.message.clone()),
+        ErrorCode::BadRequest => ToolError::invalid(a.message.clone()),
+        ErrorCode::Unauthorized => {
+            tracing::error!("Tasker refused the gateway's credentials: check TASKER_TOKEN");
+            ToolError::new(
+                ToolCode::TaskerMisconfigured,
+                "The gateway cannot reach Tasker with its configured credentials; nothing was written. Tell the gateway's operator.",
+            )
+        }
+        ErrorCode::ProjectNotGranted => ToolError::new(ToolCode::ProjectNotGranted, a.message.clone()),
+        ErrorCode::RateLimited => {
+            ToolError::new(ToolCode::TaskerUnavailable, "Tasker is busy. Retry with the same idempotency_key.")
+                .retry_after(5)
+        }
+        ErrorCode::IdempotencyKeyReused => ToolError::new(
+            ToolCode::IdempotencyKeyReused,
+            "This idempotency_key was already used for a different change. Use a new key.",
+        ),
+        ErrorCode::DeleteNotSupported | ErrorCode::ArchiveNotSupported | ErrorCode::Unavailable => {
+            ToolError::new(ToolCode::TaskerRejected, a.message.clone())
+        }
+    };
+    e.with_details(json!({ "tasker": { "code": a.code, "details": d } }))
 }
 
 impl From<WriteError> for ToolError {
     fn from(e: WriteError) -> Self {
         match e {
-            WriteError::Busy { retry_after_secs } => {
-                ToolError::failed("busy", "The gateway's write queue for this project is full; nothing was written. Retry with the same idempotency_key.")
-                    .retry_after(retry_after_secs)
-            }
-            WriteError::Tasker(t) => t.into(),
-            WriteError::NotApplied(what) => ToolError::failed(
-                "write_not_applied",
-                format!("Tasker accepted the write but the card does not show it: {what}. Re-read the card with get_issue before retrying."),
+            WriteError::Busy { retry_after_secs } => ToolError::new(
+                ToolCode::Busy,
+                "The gateway's write queue for this project is full; nothing was written. Retry with the same idempotency_key.",
+            )
+            .retry_after(retry_after_secs),
+            WriteError::Tasker(t) => ToolError::tasker(t, CallKind::Write),
+            WriteError::NotApplied(what) => ToolError::new(
+                ToolCode::WriteNotApplied,
+                format!(
+                    "Tasker accepted the write but the card does not show it: {what}. Re-read the card with get_issue before retrying."
+                ),
             ),
-            WriteError::Dropped => ToolError::failed("busy", "The write was interrupted. It may or may not have been applied: retry with the same idempotency_key, which never writes twice.")
-                .retry_after(1),
+            WriteError::Dropped => ToolError::new(
+                ToolCode::Busy,
+                "The write was interrupted. It may or may not have been applied: retry with the same idempotency_key, which never writes twice.",
+            )
+            .retry_after(1),
+            WriteError::Unreachable(what) => ToolError::internal(format!("the TaskerWriter is unreachable: {what}")),
         }
     }
 }

@@ -1,74 +1,235 @@
-//! The one call pipeline, for MCP `tools/call` and the REST endpoints alike:
+//! The one call pipeline, for MCP `tools/call` and the REST endpoints alike. It reads
+//! top to bottom in [`run`]: the caller is already authenticated (TokenSessions), then
 //!
-//! authenticated principal → rate bucket → scope → project grant (checked on the
-//! actual arguments, including the project of a card) → idempotency (writes) →
-//! Tasker (reads directly, writes through the TaskerWriter) → exactly one audit event.
+//! 1. **rate**: the agent's read or write budget (RateBuckets);
+//! 2. **arguments**: no NUL, no unbounded text;
+//! 3. **scope**: the tool's scope in at least one project;
+//! 4. **grant**, on the actual arguments (the project, or the card's project);
+//! 5. **idempotency** (writes): claim the key, or replay its stored result; then the
+//!    audit event is stored before the write runs;
+//! 6. **execute**: the tool's own code (Tasker reads directly, writes through the
+//!    TaskerWriter);
+//! 7. **audit**: exactly one event per call, written by [`Pipeline::audit`].
+//!
+//! One value, [`Call`], carries the call through every step.
 
-pub mod access;
-pub mod error;
-mod run;
+mod access;
+mod call;
+mod error;
 
 use actix::Addr;
 use chrono::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::actors::rate_buckets::{CallKind, RateBuckets, Take, Taken};
-use crate::actors::tasker_writer::TaskerWriter;
 use crate::actors::token_sessions::Principal;
+use crate::app::AppState;
 use crate::model::Outcome;
 use crate::service::Ctx;
 use crate::service::audit::{Subject, record};
 use crate::storage::idempotency::{self, Claim};
-use crate::storage::{self, Db};
+use crate::storage::{self, StorageError};
 use crate::tasker::client::TaskerClient;
 use crate::tools::ToolDef;
-use access::Allowed;
-pub use error::ToolError;
-use run::Run;
+pub use access::Allowed;
+pub use call::{AuditRefs, Call};
+pub use error::{ToolCode, ToolError};
 
 /// How long a completed write's result is kept for replay.
 pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
-/// What an audit event names: filled in as the call resolves its arguments.
-#[derive(Debug, Default, Clone)]
-pub struct Target {
-    pub project_ref: Option<String>,
-    pub card_ref: Option<String>,
+/// Runs one tool call and records exactly one audit event for it.
+pub async fn run(
+    state: &AppState,
+    tasker: &TaskerClient,
+    principal: &Principal,
+    ctx: &Ctx,
+    tool: &'static ToolDef,
+    args: Value,
+) -> Result<Value, ToolError> {
+    let mut call = Call::new(state, tasker, principal, ctx, tool, args);
+    let pipeline = Pipeline(state);
+    let result = pipeline.steps(&mut call).await;
+    let (outcome, code) = match &result {
+        Ok(_) => (Outcome::Allowed, None),
+        Err(e) => (e.outcome(), Some(e.code)),
+    };
+    if let Err(e) = pipeline.audit(&mut call, outcome, code).await {
+        // The call happened (a read, or a write already recorded as allowed): say so
+        // loudly, and refuse to hand out a result that has no audit trail.
+        return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
+    }
+    result
 }
 
-impl Target {
-    /// What the arguments name, before anything is resolved (a replayed or refused call
-    /// is audited with these).
-    fn from_args(args: &Value) -> Self {
-        // Bounded and printable: these are the caller's words, stored as given.
-        let text = |k: &str| {
-            args.get(k)
-                .and_then(Value::as_str)
-                .map(|s| s.trim().chars().filter(|c| !c.is_control()).take(64).collect::<String>())
+struct Pipeline<'s>(&'s AppState);
+
+impl Pipeline<'_> {
+    async fn steps(&self, call: &mut Call<'_>) -> Result<Value, ToolError> {
+        take(&self.0.rate, call.principal, call.tool.kind).await?;
+        screen(call.tool.name, call.args())?;
+        Allowed::for_tool(call.principal, call.tool)?;
+        call.authorize().await?;
+        if call.tool.kind == CallKind::Write {
+            let key = check_key(call.args().get("idempotency_key"))?;
+            if let Some(replay) = self.claim(call, key).await? {
+                return Ok(replay);
+            }
+            // A write whose audit event cannot be stored is not performed.
+            if let Err(e) = self.audit(call, Outcome::Allowed, None).await {
+                self.release(call).await;
+                return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
+            }
+        }
+        let result = call.execute().await;
+        if call.tool.kind == CallKind::Write {
+            self.settle(call, &result).await;
+        }
+        result
+    }
+
+    /// Claims the call's key: `Some(result)` replays a completed call with the same
+    /// arguments; `None` means this call now owns the key and must settle it.
+    async fn claim(&self, call: &mut Call<'_>, key: String) -> Result<Option<Value>, ToolError> {
+        let (agent, fp) = (call.principal.agent_id, fingerprint(call.tool.name, call.args()));
+        let k = key.clone();
+        let claim = self
+            .0
+            .db
+            .write(move |c| {
+                idempotency::claim(c, agent, &k, &fp, storage::now(), Duration::hours(IDEMPOTENCY_TTL_HOURS))
+            })
+            .await
+            .map_err(ToolError::internal)?;
+        call.set_key(key);
+        match claim {
+            Claim::Started => Ok(None),
+            Claim::Replay(stored) => {
+                serde_json::from_str(&stored).map(Some).map_err(|e| ToolError::internal(format!("stored result: {e}")))
+            }
+            Claim::Mismatch => Err(ToolError::new(
+                ToolCode::IdempotencyKeyReused,
+                "This idempotency_key was already used with different arguments. Use a new key for a different change.",
+            )),
+            Claim::InProgress => {
+                Err(ToolError::new(ToolCode::InProgress, "A call with this idempotency_key is still running.")
+                    .retry_after(2))
+            }
+        }
+    }
+
+    /// After the write: its result is kept for replay, or the key is given up so a
+    /// retry can run.
+    async fn settle(&self, call: &Call<'_>, result: &Result<Value, ToolError>) {
+        let Ok(out) = result else {
+            return self.release(call).await;
         };
-        let card_ref = text("issue");
-        let project_ref = text("project").or_else(|| {
-            let key = card_ref.as_deref()?;
-            crate::tasker::contract::parse_issue_key(key).map(|(ident, _)| ident)
-        });
-        Self { project_ref, card_ref }
+        let (agent, key, stored) = (call.principal.agent_id, call.key().to_string(), out.to_string());
+        if let Err(e) = self.0.db.write(move |c| idempotency::complete(c, agent, &key, &stored, storage::now())).await {
+            // The write happened; a retry with this key will reach Tasker, which
+            // replays it, so nothing is written twice.
+            tracing::warn!(error = %e, "could not store a write's result for replay");
+        }
+    }
+
+    async fn release(&self, call: &Call<'_>) {
+        let (agent, key) = (call.principal.agent_id, call.key().to_string());
+        if let Err(e) = self.0.db.write(move |c| idempotency::release(c, agent, &key)).await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+    }
+
+    /// Writes the call's one audit event: inserts it, or completes the event a write
+    /// recorded before it ran.
+    async fn audit(&self, call: &mut Call<'_>, outcome: Outcome, code: Option<ToolCode>) -> Result<(), StorageError> {
+        let refs = call.refs.clone();
+        if let Some(id) = call.audit_id {
+            let ms = call.ctx.elapsed_ms();
+            let code = code.map(ToolCode::as_str);
+            return self
+                .0
+                .db
+                .run(move |c| {
+                    storage::audit::finish(c, id, outcome, code, refs.project.as_deref(), refs.card.as_deref(), ms)
+                })
+                .await;
+        }
+        let subject = Subject {
+            owner_user_id: Some(call.principal.owner_user_id),
+            agent_id: Some(call.principal.agent_id),
+            token_id: Some(call.principal.token_id),
+            project_ref: refs.project,
+            card_ref: refs.card,
+            // Only a valid key is copied into the audit trail.
+            idempotency_key: call.audit_key.clone(),
+        };
+        let event = record(call.ctx, call.tool.name, subject, outcome, code.map(ToolCode::as_str));
+        let id = event.id;
+        self.0.db.run(move |c| storage::audit::insert(c, &event)).await?;
+        call.audit_id = Some(id);
+        Ok(())
     }
 }
 
-#[derive(Clone)]
-pub struct Calls {
-    pub db: Db,
-    pub rate: Addr<RateBuckets>,
-    pub writer: Addr<TaskerWriter>,
+/// Takes one call from the agent's read or write budget (also what opening an MCP
+/// session costs).
+pub async fn take(rate: &Addr<RateBuckets>, p: &Principal, kind: CallKind) -> Result<(), ToolError> {
+    let per_minute = match kind {
+        CallKind::Read => p.read_per_minute,
+        CallKind::Write => p.write_per_minute,
+    };
+    match rate.send(Take { agent_id: p.agent_id, kind, per_minute }).await {
+        Ok(Taken::Allowed) => Ok(()),
+        Ok(Taken::Limited { retry_after_secs }) => {
+            let kind = if kind == CallKind::Read { "reads" } else { "writes" };
+            Err(ToolError::new(ToolCode::RateLimited, format!("This agent's rate limit for {kind} is used up."))
+                .retry_after(retry_after_secs))
+        }
+        Err(e) => Err(ToolError::internal(e)),
+    }
+}
+
+/// Longest string any argument may hold (the longest real field, a block's text, is
+/// 20,000 characters; Tasker enforces the exact limits).
+const MAX_ARG_CHARS: usize = 50_000;
+
+/// Screens every string in the arguments: no NUL (no database stores it) and no
+/// unbounded text. Names the offending path.
+fn screen(tool: &str, args: &Value) -> Result<(), ToolError> {
+    fn walk(v: &Value, path: &mut Vec<String>, tool: &str) -> Result<(), ToolError> {
+        let bad = |path: &[String], why: &str| {
+            let at = if path.is_empty() { String::new() } else { format!(" at `{}`", path.join(".")) };
+            ToolError::invalid(format!("The arguments of `{tool}` are not valid{at}: {why}."))
+        };
+        match v {
+            Value::String(s) if s.contains('\0') => Err(bad(path, "text must not contain NUL characters")),
+            Value::String(s) if s.chars().count() > MAX_ARG_CHARS => {
+                Err(bad(path, &format!("text is longer than {MAX_ARG_CHARS} characters")))
+            }
+            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                path.push(i.to_string());
+                let r = walk(item, path, tool);
+                path.pop();
+                r
+            }),
+            Value::Object(map) => map.iter().try_for_each(|(k, item)| {
+                path.push(k.clone());
+                let r = walk(item, path, tool);
+                path.pop();
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(args, &mut Vec::new(), tool)
 }
 
 /// `[A-Za-z0-9._:-]{8,128}`, as a string: enough to be unique, plain enough for logs.
 fn check_key(key: Option<&Value>) -> Result<String, ToolError> {
     let invalid = || {
-        ToolError::failed(
-            "idempotency_key_invalid",
+        ToolError::new(
+            ToolCode::IdempotencyKeyInvalid,
             "The `idempotency_key` must be a string of 8-128 letters, digits, `.`, `_`, `:` or `-`.",
         )
     };
@@ -78,8 +239,8 @@ fn check_key(key: Option<&Value>) -> Result<String, ToolError> {
         Some(_) => return Err(invalid()),
     };
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
-        return Err(ToolError::failed(
-            "idempotency_key_required",
+        return Err(ToolError::new(
+            ToolCode::IdempotencyKeyRequired,
             "Every write needs an idempotency key (the `idempotency_key` argument; on the REST API the `Idempotency-Key` header): a string you choose for this change, 8-128 letters, digits, `.`, `_`, `:` or `-`, e.g. `create-login-page-1`. Repeating the call with the same key returns the first result.",
         ));
     };
@@ -97,182 +258,4 @@ fn fingerprint(tool: &str, args: &Value) -> String {
     }
     let digest = Sha256::digest(format!("{tool}\n{args}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-impl Calls {
-    /// Runs one tool call and records exactly one audit event for it.
-    pub async fn call(
-        &self,
-        tasker: &TaskerClient,
-        p: &Principal,
-        ctx: &Ctx,
-        tool: &ToolDef,
-        args: &Value,
-    ) -> Result<Value, ToolError> {
-        let mut target = Target::from_args(args);
-        let (result, pre_recorded) = self.run(tasker, p, ctx, tool, args, &mut target).await;
-        // Only a valid key is copied into the audit trail.
-        let key = check_key(args.get("idempotency_key")).ok();
-        let (outcome, code) = match &result {
-            Ok(_) => (Outcome::Allowed, None),
-            Err(e) => (e.outcome, Some(e.code)),
-        };
-        let recorded = match pre_recorded {
-            Some(id) => {
-                let (project, card) = (target.project_ref.clone(), target.card_ref.clone());
-                let ms = ctx.elapsed_ms();
-                self.db
-                    .run(move |c| storage::audit::finish(c, id, outcome, code, project.as_deref(), card.as_deref(), ms))
-                    .await
-            }
-            None => {
-                let event = self.event(p, ctx, tool, &target, key.as_deref(), outcome, code);
-                self.db.run(move |c| storage::audit::insert(c, &event)).await
-            }
-        };
-        if let Err(e) = recorded {
-            // The call happened (a read, or a write already recorded as allowed): say
-            // so loudly, and refuse to hand out a result that has no audit trail.
-            return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
-        }
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn event(
-        &self,
-        p: &Principal,
-        ctx: &Ctx,
-        tool: &ToolDef,
-        target: &Target,
-        key: Option<&str>,
-        outcome: Outcome,
-        code: Option<&str>,
-    ) -> crate::model::AuditRecord {
-        let subject = Subject {
-            owner_user_id: Some(p.owner_user_id),
-            agent_id: Some(p.agent_id),
-            token_id: Some(p.token_id),
-            project_ref: target.project_ref.clone(),
-            card_ref: target.card_ref.clone(),
-            idempotency_key: key.map(str::to_string),
-        };
-        record(ctx, tool.name, subject, outcome, code)
-    }
-
-    /// The call, and the id of its audit event if it was recorded before the write.
-    #[allow(clippy::too_many_arguments)]
-    async fn run(
-        &self,
-        tasker: &TaskerClient,
-        p: &Principal,
-        ctx: &Ctx,
-        tool: &ToolDef,
-        args: &Value,
-        target: &mut Target,
-    ) -> (Result<Value, ToolError>, Option<Uuid>) {
-        let per_minute = match tool.kind {
-            CallKind::Read => p.read_per_minute,
-            CallKind::Write => p.write_per_minute,
-        };
-        match self.rate.send(Take { agent_id: p.agent_id, kind: tool.kind, per_minute }).await {
-            Ok(Taken::Allowed) => {}
-            Ok(Taken::Limited { retry_after_secs }) => {
-                let kind = if tool.kind == CallKind::Read { "reads" } else { "writes" };
-                let e = ToolError::denied("rate_limited", format!("This agent's rate limit for {kind} is used up."))
-                    .retry_after(retry_after_secs);
-                return (Err(e), None);
-            }
-            Err(e) => return (Err(ToolError::internal(e)), None),
-        }
-        if let Err(e) = run::screen(tool.name, args) {
-            return (Err(e), None);
-        }
-        let allowed = match Allowed::for_tool(p, tool) {
-            Ok(a) => a,
-            Err(e) => return (Err(e), None),
-        };
-        let mut run = Run { tasker, writer: &self.writer, principal: p, ctx, allowed, target, card: None };
-        if tool.kind == CallKind::Read {
-            let result = run.execute(args, None).await.map_err(|mut e| {
-                if e.code == "tasker_unavailable" {
-                    e.message = "Tasker did not answer. Retry shortly.".into();
-                }
-                e
-            });
-            return (result, None);
-        }
-        // The arguments' project or card is checked before the key is looked at, so a
-        // replay never hands back a result the agent may no longer reach.
-        if let Err(e) = run.authorize(args).await {
-            return (Err(e), None);
-        }
-
-        let key = match check_key(args.get("idempotency_key")) {
-            Ok(k) => k,
-            Err(e) => return (Err(e), None),
-        };
-        let fp = fingerprint(tool.name, args);
-        let agent = p.agent_id;
-        let (k, f) = (key.clone(), fp.clone());
-        let claim = self
-            .db
-            .write(move |c| {
-                idempotency::claim(c, agent, &k, &f, storage::now(), Duration::hours(IDEMPOTENCY_TTL_HOURS))
-            })
-            .await;
-        match claim {
-            Ok(Claim::Started) => {}
-            Ok(Claim::Replay(stored)) => {
-                return (
-                    serde_json::from_str(&stored).map_err(|e| ToolError::internal(format!("stored result: {e}"))),
-                    None,
-                );
-            }
-            Ok(Claim::Mismatch) => {
-                let e = ToolError::failed(
-                    "idempotency_key_reused",
-                    "This idempotency_key was already used with different arguments. Use a new key for a different change.",
-                );
-                return (Err(e), None);
-            }
-            Ok(Claim::InProgress) => {
-                let e = ToolError::failed("in_progress", "A call with this idempotency_key is still running.")
-                    .retry_after(2);
-                return (Err(e), None);
-            }
-            Err(e) => return (Err(ToolError::internal(e)), None),
-        }
-
-        // Record the event first: a write whose audit cannot be stored is not performed.
-        let event = self.event(p, ctx, tool, run.target, Some(&key), Outcome::Allowed, None);
-        let event_id = event.id;
-        if let Err(e) = self.db.run(move |c| storage::audit::insert(c, &event)).await {
-            self.release(agent, &key).await;
-            return (Err(ToolError::internal(format!("recording the audit event failed: {e}"))), None);
-        }
-        let result = run.execute(args, Some(&key)).await;
-        match &result {
-            Ok(out) => {
-                let stored = out.to_string();
-                let k = key.clone();
-                if let Err(e) =
-                    self.db.write(move |c| idempotency::complete(c, agent, &k, &stored, storage::now())).await
-                {
-                    // The write happened; a retry with this key will reach Tasker, which
-                    // replays it, so nothing is written twice.
-                    tracing::warn!(error = %e, "could not store a write's result for replay");
-                }
-            }
-            Err(_) => self.release(agent, &key).await,
-        }
-        (result, Some(event_id))
-    }
-
-    async fn release(&self, agent: Uuid, key: &str) {
-        let key = key.to_string();
-        if let Err(e) = self.db.write(move |c| idempotency::release(c, agent, &key)).await {
-            tracing::warn!(error = %e, "could not release an idempotency key");
-        }
-    }
 }

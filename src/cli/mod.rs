@@ -2,7 +2,7 @@
 //! 2 invalid configuration or usage.
 
 mod operator;
-mod reference_tasker;
+mod reference;
 pub mod serve;
 
 use std::io::Write;
@@ -31,7 +31,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::ReferenceTasker(args) => match config::validate_base(&cli.global) {
-            Ok(base) => reference_tasker::run(base, args),
+            Ok(base) => reference::run(base, args),
             Err(problems) => {
                 eprint!("{problems}");
                 ExitCode::from(EXIT_CONFIG)
@@ -108,9 +108,11 @@ pub async fn open_database(base: &BaseSettings, pool_size: usize) -> Result<Db, 
         ensure_data_dir(&base.data_dir)
             .map_err(|e| format!("cannot create data directory {}: {e}", base.data_dir.display()))?;
     }
+    // The reference Tasker may keep its own tables in the same database (local dev).
     let db = Db::connect(&base.database_url, pool_size)
         .await
-        .map_err(|e| format!("cannot open database {}: {e}", base.database_url))?;
+        .map_err(|e| format!("cannot open database {}: {e}", base.database_url))?
+        .knowing(&crate::reference_tasker::migrations::MIGRATIONS);
     match db.migrate().await {
         Ok(applied) => {
             for v in &applied {

@@ -35,7 +35,7 @@ pub fn run(base: BaseSettings, command: Command) -> ExitCode {
     telemetry::init(&base.log);
     let result = actix_web::rt::System::new().block_on(async move {
         let db = open_database(&base, 2).await.map_err(Failure::Failed)?;
-        let services = Services { db: db.clone(), sessions: None };
+        let services = Services { db: &db, sessions: None };
         let result = dispatch(&services, command).await;
         db.close();
         result
@@ -53,7 +53,7 @@ pub fn run(base: BaseSettings, command: Command) -> ExitCode {
     }
 }
 
-async fn dispatch(services: &Services, command: Command) -> Result<(), Failure> {
+async fn dispatch(services: &Services<'_>, command: Command) -> Result<(), Failure> {
     let ctx = Ctx::operator();
     match command {
         Command::Serve(_) | Command::ReferenceTasker(_) => unreachable!("dispatched before"),
@@ -67,7 +67,7 @@ async fn dispatch(services: &Services, command: Command) -> Result<(), Failure> 
     }
 }
 
-async fn owner(services: &Services, ctx: &Ctx, c: OwnerCommand) -> Result<(), Failure> {
+async fn owner(services: &Services<'_>, ctx: &Ctx, c: OwnerCommand) -> Result<(), Failure> {
     match c {
         OwnerCommand::Upsert { user_id, name, status, no_codex_agents } => {
             let user_id = uuid_arg("user-id", &user_id)?;
@@ -118,7 +118,7 @@ fn print_grants(grants: &[Grant]) {
     }
 }
 
-async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Failure> {
+async fn agent(services: &Services<'_>, ctx: &Ctx, c: AgentCommand) -> Result<(), Failure> {
     match c {
         AgentCommand::Create { owner, name, description, projects, scopes } => {
             let owner = uuid_arg("owner", &owner)?;
@@ -170,7 +170,7 @@ async fn agent(services: &Services, ctx: &Ctx, c: AgentCommand) -> Result<(), Fa
     }
 }
 
-async fn token(services: &Services, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
+async fn token(services: &Services<'_>, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
     match c {
         TokenCommand::Issue { agent, label, expires_in_days, public_url } => {
             let agent_id = uuid_arg("agent", &agent)?;

@@ -2,25 +2,21 @@
 
 use std::process::ExitCode;
 
-use actix_web::{HttpServer, web};
+use actix_web::HttpServer;
 
 use super::{EXIT_FAILED, generated_token_file, open_database};
 use std::sync::Arc;
 
-use crate::actors::TokenSessions;
-use crate::actors::janitor::Janitor;
-use crate::actors::rate_buckets::RateBuckets;
-use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
+use crate::actors::tasker_writer::WriterLimits;
 use crate::actors::token_sessions::{AuthLimits, Flush};
+use crate::app::{self, AppOptions};
 use crate::auth::InternalToken;
-use crate::calls::Calls;
 use crate::config::TaskerSetting;
 use crate::config::{self, InternalTokenSource, Mode, ServeSettings};
-use crate::http::{self, AppState};
-use crate::service::Services;
+use crate::http;
+use crate::reference_tasker::{self, RunningTasker};
 use crate::storage::Db;
 use crate::tasker::client::{self as tasker_client, TaskerConfig};
-use crate::tasker::reference::{self, RunningTasker};
 use crate::telemetry;
 
 pub fn run(settings: ServeSettings) -> ExitCode {
@@ -50,13 +46,15 @@ async fn tasker(settings: &ServeSettings, db: &Db) -> Result<(Arc<TaskerConfig>,
         }
         TaskerSetting::Embedded => {
             if settings.mode == Mode::Local
-                && reference::seed::seed_demo(db).await.map_err(|e| format!("seeding the reference Tasker: {e}"))?
+                && reference_tasker::seed::seed_demo(db)
+                    .await
+                    .map_err(|e| format!("seeding the reference Tasker: {e}"))?
             {
                 tracing::info!("seeded the reference Tasker with a demo workspace");
             }
             // A fresh token per process: only this process talks to it.
             let token = InternalToken::generate();
-            let running = reference::start(db.clone(), token.clone(), settings.reference_tasker_bind)
+            let running = reference_tasker::start(db.clone(), token.expose(), settings.reference_tasker_bind)
                 .await
                 .map_err(|e| format!("cannot start the reference Tasker on {}: {e}", settings.reference_tasker_bind))?;
             tracing::info!(board = %format!("http://{}/", running.addr), "reference Tasker running in process");
@@ -87,13 +85,6 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
             return Err(e);
         }
     };
-    let sessions = TokenSessions::start_supervised(db.clone(), AuthLimits::default());
-    Janitor::start_supervised(db.clone(), std::time::Duration::from_secs(600));
-    let calls = Calls {
-        db: db.clone(),
-        rate: RateBuckets::start_supervised(settings.rate_limits),
-        writer: TaskerWriter::start_supervised(tasker.clone(), WriterLimits::default()),
-    };
     // Bind first: the public URL and the allowed origins derive from the real address
     // when none is configured (port 0 included).
     let listener = match std::net::TcpListener::bind(settings.bind) {
@@ -106,21 +97,21 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
     let bound = listener.local_addr().map_err(|e| format!("cannot read the bound address: {e}"))?;
     let public_url = config::public_url_for(settings.public_url.as_deref(), bound);
     let allowed_origins = config::allowed_origins(&public_url, bound, &settings.extra_origins);
-    let state = web::Data::new(AppState {
-        db: db.clone(),
-        services: Services { db: db.clone(), sessions: Some(sessions.clone()) },
-        sessions: sessions.clone(),
+    let options = AppOptions {
         internal_token,
         public_url: public_url.clone(),
-        trust_forwarded_for: settings.trust_forwarded_for,
-        calls,
-        tasker,
         allowed_origins,
+        trust_forwarded_for: settings.trust_forwarded_for,
         max_body_bytes: settings.max_body_bytes,
-    });
+        auth: AuthLimits::default(),
+        rate: settings.rate_limits,
+        writer: WriterLimits::default(),
+        janitor_every: std::time::Duration::from_secs(600),
+    };
+    let state = app::build(db.clone(), tasker, options);
+    let sessions = state.sessions.clone();
 
-    let max_body = settings.max_body_bytes;
-    let mut server = HttpServer::new(move || http::build(state.clone(), max_body))
+    let mut server = HttpServer::new(move || http::build(state.clone()))
         .listen(listener)
         .map_err(|e| format!("cannot listen on {bound}: {e}"))?;
     if let Some(workers) = settings.workers {

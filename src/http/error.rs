@@ -3,6 +3,10 @@
 //! ```json
 //! {"error": {"code": "agent_not_found", "message": "agent not found", "request_id": "…"}}
 //! ```
+//!
+//! Every code comes from a typed enum that knows its status: [`HttpCode`] for what
+//! the HTTP layer itself refuses, `ToolCode` for tool calls, the service layer's
+//! `Refusal` and `Entity`, and the owner [`AccessDenial`]s.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -13,8 +17,66 @@ use super::request_context::current_request_id;
 use crate::actors::token_sessions::AuthError;
 use crate::auth::TokenFormatError;
 use crate::calls::ToolError;
+use crate::model::AccessDenial;
 use crate::service::ServiceError;
 use crate::storage::StorageError;
+
+macro_rules! http_codes {
+    ($($variant:ident => $text:literal, $status:ident;)+) => {
+        /// The codes the HTTP layer answers with itself.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum HttpCode { $($variant),+ }
+
+        impl HttpCode {
+            pub const ALL: &'static [HttpCode] = &[$(HttpCode::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(HttpCode::$variant => $text),+ }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(HttpCode::$variant => StatusCode::$status),+ }
+            }
+        }
+    };
+}
+
+http_codes! {
+    MissingToken => "missing_token", UNAUTHORIZED;
+    MalformedAuthorization => "malformed_authorization", UNAUTHORIZED;
+    MalformedToken => "malformed_token", UNAUTHORIZED;
+    InvalidToken => "invalid_token", UNAUTHORIZED;
+    TokenRevoked => "token_revoked", UNAUTHORIZED;
+    TokenExpired => "token_expired", UNAUTHORIZED;
+    AgentRevoked => "agent_revoked", UNAUTHORIZED;
+    InvalidInternalToken => "invalid_internal_token", UNAUTHORIZED;
+    InvalidBody => "invalid_body", BAD_REQUEST;
+    InvalidPath => "invalid_path", BAD_REQUEST;
+    InvalidQuery => "invalid_query", BAD_REQUEST;
+    OriginNotAllowed => "origin_not_allowed", FORBIDDEN;
+    RouteNotFound => "route_not_found", NOT_FOUND;
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
+    PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
+    UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    TooManyAuthFailures => "too_many_auth_failures", TOO_MANY_REQUESTS;
+    InternalError => "internal_error", INTERNAL_SERVER_ERROR;
+    AuthBusy => "auth_busy", SERVICE_UNAVAILABLE;
+    NotReady => "not_ready", SERVICE_UNAVAILABLE;
+    DatabaseUnavailable => "database_unavailable", SERVICE_UNAVAILABLE;
+    ServiceRestarting => "service_restarting", SERVICE_UNAVAILABLE;
+}
+
+impl HttpCode {
+    /// RFC 6750: a 401 on a bearer-token route names the problem in
+    /// `WWW-Authenticate: Bearer error="…"`.
+    fn challenge(self) -> Option<&'static str> {
+        match self {
+            HttpCode::MissingToken => Some("invalid_request"),
+            _ if self.status() == StatusCode::UNAUTHORIZED => Some("invalid_token"),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -22,8 +84,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after_secs: Option<u64>,
-    /// 401s from bearer-token routes carry `WWW-Authenticate: Bearer`.
-    pub bearer_challenge: bool,
+    /// `WWW-Authenticate: Bearer error="…"` on 401s.
+    pub challenge: Option<&'static str>,
     /// What a caller needs to recover (valid values, current content...).
     pub details: Option<serde_json::Value>,
 }
@@ -45,33 +107,30 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None, bearer_challenge: false, details: None }
+    pub fn new(code: HttpCode, message: impl Into<String>) -> Self {
+        Self::coded(code.status(), code.as_str(), message).challenging(code.challenge())
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    /// A code of another layer's typed enum, with the status that enum gives it.
+    fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after_secs: None, challenge: None, details: None }
     }
 
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self { bearer_challenge: true, ..Self::new(StatusCode::UNAUTHORIZED, code, message) }
+    fn challenging(mut self, challenge: Option<&'static str>) -> Self {
+        self.challenge = challenge;
+        self
     }
 
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
-    fn retry_after(mut self, secs: u64) -> Self {
+    pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
         self
     }
 
     /// An unexpected failure: logged in full, answered without internals.
-    fn internal(detail: &dyn std::fmt::Display) -> Self {
+    pub fn internal(detail: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "request failed");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            HttpCode::InternalError,
             "the gateway failed to handle the request; the request id locates it in the logs",
         )
     }
@@ -94,8 +153,8 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after_secs {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
-        if self.bearer_challenge
-            && let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{}\"", challenge_error(self.code)))
+        if let Some(challenge) = self.challenge
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer error=\"{challenge}\""))
         {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
@@ -111,39 +170,32 @@ impl ResponseError for ApiError {
     }
 }
 
-/// RFC 6750 error names for the challenge header.
-fn challenge_error(code: &str) -> &'static str {
-    match code {
-        "missing_token" => "invalid_request",
-        _ => "invalid_token",
-    }
-}
-
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Unavailable(_) => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database_unavailable",
-                    "the database is unavailable; retry shortly",
-                )
-                .retry_after(2)
+                ApiError::new(HttpCode::DatabaseUnavailable, "the database is unavailable; retry shortly")
+                    .retry_after(2)
             }
             other => ApiError::internal(&other),
         }
     }
 }
 
+impl From<AccessDenial> for ApiError {
+    fn from(d: AccessDenial) -> Self {
+        ApiError::coded(StatusCode::FORBIDDEN, d.as_str(), d.message())
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        let code = e.code();
+        let message = e.to_string();
         match e {
-            ServiceError::NotFound { .. } => ApiError::not_found(code, e.to_string()),
-            ServiceError::AccessDenied(d) => ApiError::new(StatusCode::FORBIDDEN, code, d.message()),
-            ServiceError::Invalid { message, .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
-            ServiceError::Conflict { message, .. } => ApiError::new(StatusCode::CONFLICT, code, message),
+            ServiceError::NotFound(entity) => ApiError::coded(StatusCode::NOT_FOUND, entity.code(), message),
+            ServiceError::AccessDenied(d) => d.into(),
+            ServiceError::Refused { code, message } => ApiError::coded(code.status(), code.as_str(), message),
             ServiceError::Storage(s) => s.into(),
             ServiceError::Hash(h) => ApiError::internal(&h),
         }
@@ -155,18 +207,17 @@ impl From<AuthError> for ApiError {
         let msg = e.to_string();
         match e {
             AuthError::InvalidToken => {
-                ApiError::unauthorized("invalid_token", "the token is not valid: it is unknown or its secret is wrong")
+                ApiError::new(HttpCode::InvalidToken, "the token is not valid: it is unknown or its secret is wrong")
             }
-            AuthError::TokenRevoked => ApiError::unauthorized("token_revoked", msg),
-            AuthError::TokenExpired => ApiError::unauthorized("token_expired", msg),
-            AuthError::AgentRevoked => ApiError::unauthorized("agent_revoked", msg),
-            AuthError::OwnerDenied(d) => ApiError::new(StatusCode::FORBIDDEN, d.as_str(), d.message()),
+            AuthError::TokenRevoked => ApiError::new(HttpCode::TokenRevoked, msg),
+            AuthError::TokenExpired => ApiError::new(HttpCode::TokenExpired, msg),
+            AuthError::AgentRevoked => ApiError::new(HttpCode::AgentRevoked, msg),
+            AuthError::OwnerDenied(d) => d.into(),
             AuthError::TooManyFailures { retry_after_secs } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_auth_failures", msg)
-                    .retry_after(retry_after_secs)
+                ApiError::new(HttpCode::TooManyAuthFailures, msg).retry_after(retry_after_secs)
             }
             AuthError::Busy { retry_after_secs } => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "auth_busy", msg).retry_after(retry_after_secs)
+                ApiError::new(HttpCode::AuthBusy, msg).retry_after(retry_after_secs)
             }
             AuthError::Storage(s) => s.into(),
             AuthError::Internal(detail) => ApiError::internal(&detail),
@@ -176,8 +227,7 @@ impl From<AuthError> for ApiError {
 
 impl From<ToolError> for ApiError {
     fn from(e: ToolError) -> Self {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut api = ApiError::new(status, e.code, e.message);
+        let mut api = ApiError::coded(e.code.status(), e.code.as_str(), e.message);
         api.retry_after_secs = e.retry_after_secs;
         api.details = e.details;
         api
@@ -186,18 +236,13 @@ impl From<ToolError> for ApiError {
 
 impl From<TokenFormatError> for ApiError {
     fn from(e: TokenFormatError) -> Self {
-        ApiError::unauthorized("malformed_token", format!("malformed agent token: {e}"))
+        ApiError::new(HttpCode::MalformedToken, format!("malformed agent token: {e}"))
     }
 }
 
 impl From<actix::MailboxError> for ApiError {
     fn from(e: actix::MailboxError) -> Self {
         tracing::error!(error = %e, "actor mailbox unavailable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_restarting",
-            "an internal component is restarting; retry shortly",
-        )
-        .retry_after(1)
+        ApiError::new(HttpCode::ServiceRestarting, "an internal component is restarting; retry shortly").retry_after(1)
     }
 }

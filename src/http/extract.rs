@@ -6,12 +6,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError};
-use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, HttpCode};
 use super::request_context::{LoggedAgent, RequestId};
 use crate::actors::token_sessions::{Authenticate, Principal};
 use crate::auth::AgentToken;
@@ -20,14 +19,14 @@ use crate::service::Ctx;
 
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(AUTHORIZATION) else {
-        return Err(ApiError::unauthorized("missing_token", "send `Authorization: Bearer <token>`"));
+        return Err(ApiError::new(HttpCode::MissingToken, "send `Authorization: Bearer <token>`"));
     };
     let value = value
         .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed_authorization", "the Authorization header is not text"))?;
+        .map_err(|_| ApiError::new(HttpCode::MalformedAuthorization, "the Authorization header is not text"))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(ApiError::unauthorized("malformed_authorization", "expected `Authorization: Bearer <token>`")),
+        _ => Err(ApiError::new(HttpCode::MalformedAuthorization, "expected `Authorization: Bearer <token>`")),
     }
 }
 
@@ -51,7 +50,7 @@ impl FromRequest for InternalCaller {
         std::future::ready((|| {
             let presented = bearer(req)?;
             if !state(req).internal_token.matches(presented) {
-                return Err(ApiError::unauthorized("invalid_internal_token", "the internal token is not valid"));
+                return Err(ApiError::new(HttpCode::InvalidInternalToken, "the internal token is not valid"));
             }
             Ok(InternalCaller(Ctx::new(request_id(req), AuditActor::Internal)))
         })())
@@ -114,25 +113,19 @@ fn client_ip(raw: &str) -> Option<std::net::IpAddr> {
 
 pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is {length} bytes; the limit is {limit}"),
-        ),
-        JsonPayloadError::Overflow { limit } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than the limit of {limit} bytes"),
-        ),
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as `Content-Type: application/json`",
-        ),
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("invalid_body", format!("the JSON body is not acceptable: {e}"))
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            ApiError::new(HttpCode::PayloadTooLarge, format!("the body is {length} bytes; the limit is {limit}"))
         }
-        other => ApiError::bad_request("invalid_body", format!("the body could not be read: {other}")),
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::new(HttpCode::PayloadTooLarge, format!("the body is larger than the limit of {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(HttpCode::UnsupportedMediaType, "send the body as `Content-Type: application/json`")
+        }
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::new(HttpCode::InvalidBody, format!("the JSON body is not acceptable: {e}"))
+        }
+        other => ApiError::new(HttpCode::InvalidBody, format!("the body could not be read: {other}")),
     };
     api.into()
 }
@@ -142,7 +135,7 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
         PathError::Deserialize(e) => e.to_string(),
         other => other.to_string(),
     };
-    ApiError::bad_request("invalid_path", format!("a path segment is not valid: {detail} (ids are UUIDs)")).into()
+    ApiError::new(HttpCode::InvalidPath, format!("a path segment is not valid: {detail} (ids are UUIDs)")).into()
 }
 
 /// Why a value did not deserialize, naming where: `grants[0].project_id: UUID parsing
@@ -165,8 +158,7 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Body<T> {
         Box::pin(async move {
             let value = json.await?.into_inner();
             serde_path_to_error::deserialize(value).map(Body).map_err(|e| {
-                ApiError::bad_request("invalid_body", format!("the JSON body is not acceptable: {}", describe(e)))
-                    .into()
+                ApiError::new(HttpCode::InvalidBody, format!("the JSON body is not acceptable: {}", describe(e))).into()
             })
         })
     }
@@ -183,7 +175,7 @@ impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
         let parsed = form_urlencoded::parse(req.query_string().as_bytes());
         let de = serde_urlencoded::Deserializer::new(parsed);
         std::future::ready(serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
-            ApiError::bad_request("invalid_query", format!("the query string is not valid: {}", describe(e)))
+            ApiError::new(HttpCode::InvalidQuery, format!("the query string is not valid: {}", describe(e)))
         }))
     }
 }

@@ -98,7 +98,7 @@ pub fn list_tools(p: &Principal, version: &str) -> ListToolsResult {
 pub fn call_result(def: &ToolDef, outcome: Result<Value, ToolError>, version: &str) -> CallToolResult {
     let mut result = match outcome {
         Ok(value) => {
-            let text = tools::render_text(def.name, &value);
+            let text = def.render_text(&value);
             if at_least(version, "2025-06-18") {
                 let mut r = CallToolResult::structured(value);
                 r.content = vec![ContentBlock::text(text)];

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Subject};
 use super::owners::require_access;
-use super::{Ctx, ServiceError, Services, Within, clean_text};
+use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_text};
 use crate::actors::token_sessions::InvalidateAgent;
 use crate::model::scope::default_scopes;
 use crate::model::{Agent, AgentStatus, Grant, ProjectIdentifier, Scope, ScopeSet};
@@ -45,8 +45,8 @@ pub const MAX_PER_MINUTE: u32 = 100_000;
 
 fn check_budget(field: &'static str, v: Option<Option<u32>>) -> Result<(), ServiceError> {
     match v {
-        Some(Some(n)) if !(1..=MAX_PER_MINUTE).contains(&n) => Err(ServiceError::invalid(
-            "invalid_field",
+        Some(Some(n)) if !(1..=MAX_PER_MINUTE).contains(&n) => Err(ServiceError::refused(
+            Refusal::InvalidField,
             format!("`{field}` must be 1 to {MAX_PER_MINUTE} calls per minute, or null for the default"),
         )),
         _ => Ok(()),
@@ -63,26 +63,32 @@ pub struct AgentView {
 
 pub fn build_grants(requests: Vec<GrantRequest>) -> Result<Vec<Grant>, ServiceError> {
     if requests.len() > MAX_GRANTS {
-        return Err(ServiceError::invalid("too_many_grants", format!("at most {MAX_GRANTS} projects may be granted")));
+        return Err(ServiceError::refused(
+            Refusal::TooManyGrants,
+            format!("at most {MAX_GRANTS} projects may be granted"),
+        ));
     }
     let mut seen_ids = BTreeSet::new();
     let mut seen_idents = BTreeSet::new();
     let mut grants = Vec::with_capacity(requests.len());
     for r in requests {
         if !seen_ids.insert(r.project_id) {
-            return Err(ServiceError::invalid("duplicate_grant", format!("project {} is granted twice", r.project_id)));
+            return Err(ServiceError::refused(
+                Refusal::DuplicateGrant,
+                format!("project {} is granted twice", r.project_id),
+            ));
         }
         if !seen_idents.insert(r.project_identifier.clone()) {
-            return Err(ServiceError::invalid(
-                "duplicate_grant",
+            return Err(ServiceError::refused(
+                Refusal::DuplicateGrant,
                 format!("project identifier {} is granted twice", r.project_identifier),
             ));
         }
         let scopes: ScopeSet = match r.scopes {
             None => default_scopes(),
             Some(list) if list.is_empty() => {
-                return Err(ServiceError::invalid(
-                    "invalid_scopes",
+                return Err(ServiceError::refused(
+                    Refusal::InvalidScopes,
                     format!(
                         "the grant for {} has an empty scope list; omit `scopes` for read-only access or name scopes from: {}",
                         r.project_identifier,
@@ -104,20 +110,23 @@ pub(crate) fn find_within(conn: &mut DbConn, within: Within, id: Uuid) -> Result
         Within::Owner(owner) => storage::agents::find_owned(conn, owner, id)?,
         Within::AnyOwner => storage::agents::find(conn, id)?,
     };
-    agent.ok_or(ServiceError::NotFound { what: "agent" })
+    agent.ok_or(ServiceError::NotFound(Entity::Agent))
 }
 
 fn require_active(agent: &Agent) -> Result<(), ServiceError> {
     if agent.status == AgentStatus::Active {
         Ok(())
     } else {
-        Err(ServiceError::Conflict { code: "agent_revoked", message: format!("agent {} has been revoked", agent.id) })
+        Err(ServiceError::Refused {
+            code: Refusal::AgentRevoked,
+            message: format!("agent {} has been revoked", agent.id),
+        })
     }
 }
 
 fn name_conflict(name: &str) -> ServiceError {
-    ServiceError::Conflict {
-        code: "agent_name_taken",
+    ServiceError::Refused {
+        code: Refusal::AgentNameTaken,
         message: format!(
             "the owner already has an active agent named `{name}`, or one whose Codex server name would be the same"
         ),
@@ -131,7 +140,7 @@ fn owner_of(within: Within) -> Option<Uuid> {
     }
 }
 
-impl Services {
+impl Services<'_> {
     pub async fn create_agent(&self, ctx: &Ctx, owner: Uuid, new: NewAgent) -> Result<AgentView, ServiceError> {
         let change = async {
             let name = clean_text("name", &new.name, 1, 80)?;
@@ -171,7 +180,7 @@ impl Services {
                 other => other,
             }
         };
-        audit::audited(&self.db, ctx, "agent.create", Subject::owner(owner), change).await
+        audit::audited(self.db, ctx, "agent.create", Subject::owner(owner), change).await
     }
 
     pub async fn list_agents(&self, within: Within) -> Result<Vec<Agent>, ServiceError> {
@@ -234,7 +243,7 @@ impl Services {
                 other => other,
             }
         };
-        audit::audited(&self.db, ctx, "agent.update", Subject::agent(owner_of(within), id), change).await
+        audit::audited(self.db, ctx, "agent.update", Subject::agent(owner_of(within), id), change).await
     }
 
     /// Revokes an agent and every token it has. Revoking a revoked agent is a no-op
@@ -256,12 +265,12 @@ impl Services {
                     find_within(conn, within, id)
                 })
                 .await?;
-            if let Some(sessions) = &self.sessions {
+            if let Some(sessions) = self.sessions {
                 let _ = sessions.send(InvalidateAgent(id)).await;
             }
             Ok(agent)
         };
-        audit::audited(&self.db, ctx, "agent.revoke", Subject::agent(owner_of(within), id), change).await
+        audit::audited(self.db, ctx, "agent.revoke", Subject::agent(owner_of(within), id), change).await
     }
 
     pub async fn grants(&self, within: Within, id: Uuid) -> Result<Vec<Grant>, ServiceError> {
@@ -294,6 +303,6 @@ impl Services {
                 })
                 .await
         };
-        audit::audited(&self.db, ctx, "agent.grants.replace", Subject::agent(owner_of(within), id), change).await
+        audit::audited(self.db, ctx, "agent.grants.replace", Subject::agent(owner_of(within), id), change).await
     }
 }

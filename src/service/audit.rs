@@ -1,10 +1,10 @@
 //! Building and writing audit events.
 
-use chrono::Utc;
 use uuid::Uuid;
 
-use super::{Ctx, ServiceError};
+use super::{Ctx, ServiceError, Services};
 use crate::model::{AuditRecord, Outcome};
+use crate::storage::audit::AuditFilter;
 use crate::storage::{self, Db, DbConn, StorageError};
 
 /// What an audit event is about.
@@ -56,10 +56,7 @@ pub fn allowed(conn: &mut DbConn, ctx: &Ctx, action: &str, subject: Subject) -> 
 /// Records a refused or failed change after the fact. Authorization refusals are
 /// "denied"; everything else is "failed".
 pub async fn refused(db: &Db, ctx: &Ctx, action: &str, subject: Subject, err: &ServiceError) {
-    let outcome = match err {
-        ServiceError::NotFound { .. } | ServiceError::AccessDenied(_) => Outcome::Denied,
-        _ => Outcome::Failed,
-    };
+    let outcome = if err.is_denial() { Outcome::Denied } else { Outcome::Failed };
     let event = record(ctx, action, subject, outcome, Some(err.code()));
     if let Err(e) = db.run(move |c| storage::audit::insert(c, &event)).await {
         tracing::error!(error = %e, action, "could not record an audit event");
@@ -82,6 +79,9 @@ pub async fn audited<T>(
     result
 }
 
-pub fn now_utc() -> chrono::DateTime<Utc> {
-    storage::now().and_utc()
+impl Services<'_> {
+    /// Audit events, newest first.
+    pub async fn audit_trail(&self, filter: AuditFilter) -> Result<Vec<AuditRecord>, ServiceError> {
+        Ok(self.db.run(move |c| storage::audit::list(c, &filter)).await?)
+    }
 }

@@ -12,6 +12,7 @@ pub mod tokens;
 use std::time::Instant;
 
 use actix::Addr;
+use actix_web::http::StatusCode;
 use uuid::Uuid;
 
 use crate::actors::TokenSessions;
@@ -49,17 +50,89 @@ pub enum Within {
     AnyOwner,
 }
 
+/// What a lookup did not find. Another owner's agent is not found either: no hint
+/// that it exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Owner,
+    Agent,
+    Token,
+}
+
+impl Entity {
+    pub fn code(self) -> &'static str {
+        match self {
+            Entity::Owner => "owner_not_found",
+            Entity::Agent => "agent_not_found",
+            Entity::Token => "token_not_found",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Entity::Owner => "owner",
+            Entity::Agent => "agent",
+            Entity::Token => "token",
+        }
+    }
+}
+
+/// Why a request was refused, as a stable code that knows its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    InvalidField,
+    InvalidExpiry,
+    InvalidScopes,
+    TooManyGrants,
+    DuplicateGrant,
+    AgentRevoked,
+    AgentNameTaken,
+}
+
+impl Refusal {
+    pub const ALL: &'static [Refusal] = &[
+        Refusal::InvalidField,
+        Refusal::InvalidExpiry,
+        Refusal::InvalidScopes,
+        Refusal::TooManyGrants,
+        Refusal::DuplicateGrant,
+        Refusal::AgentRevoked,
+        Refusal::AgentNameTaken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::InvalidField => "invalid_field",
+            Refusal::InvalidExpiry => "invalid_expiry",
+            Refusal::InvalidScopes => "invalid_scopes",
+            Refusal::TooManyGrants => "too_many_grants",
+            Refusal::DuplicateGrant => "duplicate_grant",
+            Refusal::AgentRevoked => "agent_revoked",
+            Refusal::AgentNameTaken => "agent_name_taken",
+        }
+    }
+
+    /// 422 for a value that cannot be accepted, 409 for a state that forbids it.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Refusal::InvalidField
+            | Refusal::InvalidExpiry
+            | Refusal::InvalidScopes
+            | Refusal::TooManyGrants
+            | Refusal::DuplicateGrant => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::AgentRevoked | Refusal::AgentNameTaken => StatusCode::CONFLICT,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// Also what another owner's agent looks like: no hint that it exists.
-    #[error("{what} not found")]
-    NotFound { what: &'static str },
+    #[error("{} not found", .0.name())]
+    NotFound(Entity),
     #[error("{}", .0.message())]
     AccessDenied(AccessDenial),
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Refused { code: Refusal, message: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -73,33 +146,35 @@ impl From<diesel::result::Error> for ServiceError {
 }
 
 impl ServiceError {
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Invalid { code, message: message.into() }
+    pub fn refused(code: Refusal, message: impl Into<String>) -> Self {
+        ServiceError::Refused { code, message: message.into() }
     }
 
     /// The stable machine code, also written to audit rows.
     pub fn code(&self) -> &'static str {
         match self {
-            ServiceError::NotFound { what: "agent" } => "agent_not_found",
-            ServiceError::NotFound { what: "token" } => "token_not_found",
-            ServiceError::NotFound { what: "owner" } => "owner_not_found",
-            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::NotFound(entity) => entity.code(),
             ServiceError::AccessDenied(d) => d.as_str(),
-            ServiceError::Invalid { code, .. } | ServiceError::Conflict { code, .. } => code,
+            ServiceError::Refused { code, .. } => code.as_str(),
             ServiceError::Storage(StorageError::Unavailable(_)) => "database_unavailable",
             ServiceError::Storage(_) | ServiceError::Hash(_) => "internal_error",
         }
     }
+
+    /// Refused for who is asking (denied) rather than for what was asked (failed).
+    pub fn is_denial(&self) -> bool {
+        matches!(self, ServiceError::NotFound(_) | ServiceError::AccessDenied(_))
+    }
 }
 
-/// Shared handles the operations need.
-#[derive(Clone)]
-pub struct Services {
-    pub db: Db,
+/// The handles the operations need, borrowed from the application (or the CLI).
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub db: &'a Db,
     /// Absent in the operator CLI, which has no running actors; the running server
     /// still refuses revoked tokens on the next request because liveness is read from
     /// the database on every request.
-    pub sessions: Option<Addr<TokenSessions>>,
+    pub sessions: Option<&'a Addr<TokenSessions>>,
 }
 
 /// Text fields: trimmed, bounded, no control characters.
@@ -107,13 +182,16 @@ pub(crate) fn clean_text(field: &'static str, raw: &str, min: usize, max: usize)
     let v = raw.trim();
     let n = v.chars().count();
     if n < min || n > max {
-        return Err(ServiceError::invalid(
-            "invalid_field",
+        return Err(ServiceError::refused(
+            Refusal::InvalidField,
             format!("`{field}` must be {min} to {max} characters (got {n})"),
         ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ServiceError::invalid("invalid_field", format!("`{field}` must not contain control characters")));
+        return Err(ServiceError::refused(
+            Refusal::InvalidField,
+            format!("`{field}` must not contain control characters"),
+        ));
     }
     Ok(v.to_string())
 }

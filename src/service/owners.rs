@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::audit::{self, Subject};
-use super::{Ctx, ServiceError, Services, clean_text};
+use super::{Ctx, Entity, ServiceError, Services, clean_text};
 use crate::actors::token_sessions::InvalidateOwner;
 use crate::model::{Owner, OwnerAccess, OwnerStatus};
 use crate::storage::owners::{OwnerChange, OwnerChangeRecord};
@@ -18,7 +18,7 @@ pub struct OwnerProjection {
     pub codex_agents: bool,
 }
 
-impl Services {
+impl Services<'_> {
     /// Creates or updates an owner. Each changed field is kept in the owner's change
     /// history; losing access drops the owner's cached tokens at once.
     pub async fn upsert_owner(&self, ctx: &Ctx, p: OwnerProjection) -> Result<Owner, ServiceError> {
@@ -39,18 +39,18 @@ impl Services {
                 }
             };
             if owner.denial().is_some()
-                && let Some(sessions) = &self.sessions
+                && let Some(sessions) = self.sessions
             {
                 // Liveness is also read per request; this drops cached entries now.
                 let _ = sessions.send(InvalidateOwner(owner.user_id)).await;
             }
             Ok(owner)
         };
-        audit::audited(&self.db, ctx, "owner.upsert", subject, change).await
+        audit::audited(self.db, ctx, "owner.upsert", subject, change).await
     }
 
     pub async fn owner(&self, user_id: Uuid) -> Result<Owner, ServiceError> {
-        self.db.run(move |c| storage::owners::find(c, user_id)).await?.ok_or(ServiceError::NotFound { what: "owner" })
+        self.db.run(move |c| storage::owners::find(c, user_id)).await?.ok_or(ServiceError::NotFound(Entity::Owner))
     }
 
     /// May this owner use Codex agents? An owner never projected is refused as unknown.
@@ -127,7 +127,7 @@ fn apply_projection(
         )?;
     }
     audit::allowed(conn, ctx, "owner.upsert", Subject::owner(p.user_id))?;
-    storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound { what: "owner" })
+    storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound(Entity::Owner))
 }
 
 fn source_of(ctx: &Ctx) -> &'static str {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::agents::find_within;
 use super::audit::{self, Subject};
 use super::owners::require_access;
-use super::{Ctx, ServiceError, Services, Within, clean_text};
+use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_text};
 use crate::actors::token_sessions::InvalidateToken;
 use crate::auth::AgentToken;
 use crate::auth::hash::hash_secret;
@@ -26,8 +26,8 @@ fn check_issuable(
 ) -> Result<crate::model::Agent, ServiceError> {
     let agent = find_within(conn, within, agent_id)?;
     if agent.status != AgentStatus::Active {
-        return Err(ServiceError::Conflict {
-            code: "agent_revoked",
+        return Err(ServiceError::Refused {
+            code: Refusal::AgentRevoked,
             message: format!("agent {agent_id} has been revoked; tokens cannot be issued for it"),
         });
     }
@@ -35,7 +35,7 @@ fn check_issuable(
     Ok(agent)
 }
 
-impl Services {
+impl Services<'_> {
     pub async fn issue_token(
         &self,
         ctx: &Ctx,
@@ -49,7 +49,7 @@ impl Services {
             if let Some(e) = expires_at
                 && e <= Utc::now()
             {
-                return Err(ServiceError::invalid("invalid_expiry", "`expires_at` must be in the future"));
+                return Err(ServiceError::refused(Refusal::InvalidExpiry, "`expires_at` must be in the future"));
             }
             // Check before spending ~18 ms of CPU on the hash; checked again when storing.
             self.db.run(move |c| check_issuable(c, within, agent_id)).await?;
@@ -79,7 +79,7 @@ impl Services {
                 .await?;
             Ok(IssuedToken { info, token })
         };
-        audit::audited(&self.db, ctx, "token.issue", subject(within, agent_id, None), change).await
+        audit::audited(self.db, ctx, "token.issue", subject(within, agent_id, None), change).await
     }
 
     pub async fn list_tokens(&self, within: Within, agent_id: Uuid) -> Result<Vec<TokenInfo>, ServiceError> {
@@ -107,11 +107,11 @@ impl Services {
                 .write(move |conn| {
                     let info = storage::tokens::find(conn, token_id)?
                         .filter(|t| agent_id.is_none_or(|a| a == t.agent_id))
-                        .ok_or(ServiceError::NotFound { what: "token" })?;
+                        .ok_or(ServiceError::NotFound(Entity::Token))?;
                     // The owner check goes through the agent, so another owner's token
                     // is "not found" too.
                     let agent = find_within(conn, within, info.agent_id).map_err(|e| match e {
-                        ServiceError::NotFound { .. } => ServiceError::NotFound { what: "token" },
+                        ServiceError::NotFound(_) => ServiceError::NotFound(Entity::Token),
                         other => other,
                     })?;
                     let now = storage::now();
@@ -120,10 +120,10 @@ impl Services {
                     let subject =
                         Subject { token_id: Some(token_id), ..Subject::agent(Some(agent.owner_user_id), agent.id) };
                     audit::allowed(conn, &ctx2, "token.revoke", subject)?;
-                    storage::tokens::find(conn, token_id)?.ok_or(ServiceError::NotFound { what: "token" })
+                    storage::tokens::find(conn, token_id)?.ok_or(ServiceError::NotFound(Entity::Token))
                 })
                 .await?;
-            if let Some(sessions) = &self.sessions {
+            if let Some(sessions) = self.sessions {
                 let _ = sessions.send(InvalidateToken(token_id)).await;
             }
             Ok(info)
@@ -132,7 +132,7 @@ impl Services {
         if agent_id.is_none() {
             s.agent_id = None;
         }
-        audit::audited(&self.db, ctx, "token.revoke", s, change).await
+        audit::audited(self.db, ctx, "token.revoke", s, change).await
     }
 }
 

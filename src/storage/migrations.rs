@@ -1,8 +1,10 @@
 //! Embedded migrations, one set per backend, and the schema-version check.
 //!
-//! The gateway's own tables are one set. The reference Tasker's tables are another,
-//! applied only where the reference Tasker runs (local dev, tests), so a production
-//! database holds no `tasker_*` tables; the schema check knows both sets' versions.
+//! The gateway's own tables are one [`MigrationSet`] ([`GATEWAY`]). Another part of the
+//! binary may keep its own set in the same database (the reference Tasker does, so a
+//! production database used with a real Tasker holds no `tasker_*` tables); a [`Db`]
+//! told about such a set with [`Db::knowing`] does not mistake its versions for a newer
+//! gateway schema.
 
 use std::collections::BTreeSet;
 
@@ -14,12 +16,17 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::{Db, DbConn, StorageError};
 
-const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const REFERENCE_POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/reference-tasker/postgres");
-const REFERENCE_SQLITE: EmbeddedMigrations = embed_migrations!("migrations/reference-tasker/sqlite");
+/// One set of migrations, written once per backend.
+pub struct MigrationSet {
+    pub postgres: EmbeddedMigrations,
+    pub sqlite: EmbeddedMigrations,
+}
 
-/// Arbitrary constant key so two gateways starting together do not migrate at once.
+/// The gateway's own tables.
+pub const GATEWAY: MigrationSet =
+    MigrationSet { postgres: embed_migrations!("migrations/postgres"), sqlite: embed_migrations!("migrations/sqlite") };
+
+/// Arbitrary constant key so two processes starting together do not migrate at once.
 const PG_MIGRATION_LOCK: i64 = 0x4e44_4341_4757; // "NDCAGW"
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +38,7 @@ pub enum SchemaStatus {
     Newer(Vec<String>),
 }
 
-fn known_versions<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Result<BTreeSet<String>, StorageError>
+fn versions_of<DB: diesel::backend::Backend>(source: &EmbeddedMigrations) -> Result<BTreeSet<String>, StorageError>
 where
     EmbeddedMigrations: MigrationSource<DB>,
 {
@@ -40,22 +47,56 @@ where
     Ok(migrations.iter().map(|m| m.name().version().to_string()).collect())
 }
 
-/// Compares the migrations the database has applied with those embedded here.
-pub fn status(conn: &mut DbConn) -> Result<SchemaStatus, StorageError> {
-    let (known, reference, applied) = match conn {
-        DbConn::Postgres(c) => {
-            (known_versions::<Pg>(&POSTGRES)?, known_versions::<Pg>(&REFERENCE_POSTGRES)?, applied(c)?)
+impl MigrationSet {
+    /// The versions this set holds for the connection's backend.
+    fn versions(&self, conn: &DbConn) -> Result<BTreeSet<String>, StorageError> {
+        match conn {
+            DbConn::Postgres(_) => versions_of::<Pg>(&self.postgres),
+            DbConn::Sqlite(_) => versions_of::<Sqlite>(&self.sqlite),
         }
-        DbConn::Sqlite(c) => {
-            (known_versions::<Sqlite>(&SQLITE)?, known_versions::<Sqlite>(&REFERENCE_SQLITE)?, applied(c)?)
-        }
+    }
+
+    /// Runs this set's pending migrations under the migration lock; returns the versions
+    /// applied. (No schema check: see [`run`] for the gateway's.)
+    pub fn apply(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+        locked(conn, |conn| self.apply_unlocked(conn))
+    }
+
+    fn apply_unlocked(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+        let applied = match conn {
+            DbConn::Postgres(c) => c.run_pending_migrations(Borrowed(&self.postgres)).map(versions),
+            DbConn::Sqlite(c) => c.run_pending_migrations(Borrowed(&self.sqlite)).map(versions),
+        };
+        applied.map_err(|e| StorageError::Migration(e.to_string()))
+    }
+}
+
+/// `run_pending_migrations` takes its source by value, and embedded sets are not `Clone`.
+struct Borrowed<'a>(&'a EmbeddedMigrations);
+
+impl<DB: diesel::backend::Backend> MigrationSource<DB> for Borrowed<'_> {
+    fn migrations(&self) -> diesel::migration::Result<Vec<Box<dyn Migration<DB>>>> {
+        MigrationSource::<DB>::migrations(self.0)
+    }
+}
+
+/// Compares the migrations the database has applied with the gateway's, ignoring the
+/// versions of the `known` other sets.
+pub fn status(conn: &mut DbConn, known: &[&MigrationSet]) -> Result<SchemaStatus, StorageError> {
+    let ours = GATEWAY.versions(conn)?;
+    let mut others = BTreeSet::new();
+    for set in known {
+        others.extend(set.versions(conn)?);
+    }
+    let applied = match conn {
+        DbConn::Postgres(c) => applied(c)?,
+        DbConn::Sqlite(c) => applied(c)?,
     };
-    let newer: Vec<String> =
-        applied.iter().filter(|v| !known.contains(*v) && !reference.contains(*v)).cloned().collect();
+    let newer: Vec<String> = applied.iter().filter(|v| !ours.contains(*v) && !others.contains(*v)).cloned().collect();
     if !newer.is_empty() {
         return Ok(SchemaStatus::Newer(newer));
     }
-    let pending: Vec<String> = known.difference(&applied).cloned().collect();
+    let pending: Vec<String> = ours.difference(&applied).cloned().collect();
     if pending.is_empty() { Ok(SchemaStatus::Current) } else { Ok(SchemaStatus::Pending(pending)) }
 }
 
@@ -69,44 +110,28 @@ where
         .map_err(|e| StorageError::Migration(e.to_string()))
 }
 
-/// Runs pending migrations; refuses a schema newer than this binary. Returns the
-/// versions applied.
-pub fn run(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+/// Holds PostgreSQL's advisory migration lock around `f` (SQLite's write lock is taken
+/// by the migration transactions themselves).
+fn locked<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, StorageError>) -> Result<T, StorageError> {
     if let DbConn::Postgres(c) = conn {
         c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
     }
-    let result = run_locked(conn);
+    let result = f(conn);
     if let DbConn::Postgres(c) = conn {
         c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
     }
     result
 }
 
-fn run_locked(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
-    if let SchemaStatus::Newer(newer) = status(conn)? {
-        return Err(StorageError::SchemaTooNew(newer.join(", ")));
-    }
-    let applied = match conn {
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES).map(versions),
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE).map(versions),
-    };
-    applied.map_err(|e| StorageError::Migration(e.to_string()))
-}
-
-/// Applies the reference Tasker's tables (idempotent).
-pub fn run_reference_tasker(conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
-    if let DbConn::Postgres(c) = conn {
-        c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
-    }
-    let applied = match conn {
-        DbConn::Postgres(c) => c.run_pending_migrations(REFERENCE_POSTGRES).map(versions),
-        DbConn::Sqlite(c) => c.run_pending_migrations(REFERENCE_SQLITE).map(versions),
-    }
-    .map_err(|e| StorageError::Migration(e.to_string()));
-    if let DbConn::Postgres(c) = conn {
-        c.batch_execute(&format!("SELECT pg_advisory_unlock({PG_MIGRATION_LOCK})"))?;
-    }
-    applied
+/// Runs the gateway's pending migrations; refuses a schema newer than this binary.
+/// Returns the versions applied.
+pub fn run(conn: &mut DbConn, known: &[&MigrationSet]) -> Result<Vec<String>, StorageError> {
+    locked(conn, |conn| {
+        if let SchemaStatus::Newer(newer) = status(conn, known)? {
+            return Err(StorageError::SchemaTooNew(newer.join(", ")));
+        }
+        GATEWAY.apply_unlocked(conn)
+    })
 }
 
 fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
@@ -114,16 +139,20 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
 }
 
 impl Db {
+    /// Brings the gateway's tables up to date.
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
-        self.run(run).await
+        let known = self.known.clone();
+        self.run(move |c| run(c, &known)).await
     }
 
-    /// Creates the reference Tasker's tables if they are missing.
-    pub async fn migrate_reference_tasker(&self) -> Result<Vec<String>, StorageError> {
-        self.run(run_reference_tasker).await
+    /// Applies another migration set (idempotent). Use [`Db::knowing`] so that the
+    /// gateway's schema check recognises its versions.
+    pub async fn migrate_set(&self, set: &'static MigrationSet) -> Result<Vec<String>, StorageError> {
+        self.run(move |c| set.apply(c)).await
     }
 
     pub async fn schema_status(&self) -> Result<SchemaStatus, StorageError> {
-        self.run(status).await
+        let known = self.known.clone();
+        self.run(move |c| status(c, &known)).await
     }
 }

@@ -154,6 +154,8 @@ impl StorageError {
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    /// Other migration sets this database may hold (see `migrations`).
+    known: std::sync::Arc<Vec<&'static migrations::MigrationSet>>,
 }
 
 impl Db {
@@ -176,13 +178,19 @@ impl Db {
             })
             .build()
             .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        let db = Self { pool, backend: url.backend() };
+        let db = Self { pool, backend: url.backend(), known: Default::default() };
         db.run(|_| Ok::<_, StorageError>(())).await?;
         Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This handle also recognises `set`'s versions as part of this binary's schema.
+    pub fn knowing(mut self, set: &'static migrations::MigrationSet) -> Self {
+        std::sync::Arc::make_mut(&mut self.known).push(set);
+        self
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.

@@ -187,40 +187,48 @@ impl TaskerClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(
+    /// A read endpoint, its path filled with `params`.
+    pub async fn read<T: DeserializeOwned>(
         &self,
-        path: &str,
+        endpoint: &Endpoint<(), T>,
+        params: &[&str],
         query: Option<String>,
         cx: &CallContext,
     ) -> Result<T, TaskerError> {
-        self.call::<(), T>(Method::GET, path, query, None, cx, None).await
+        self.call::<(), T>(Method::GET, &endpoint.path(params), query, None, cx, None).await
     }
 
-    async fn write<B: Serialize, T: DeserializeOwned>(
+    /// A write endpoint, with the idempotency key Tasker deduplicates on.
+    pub async fn write<B: Serialize, T: DeserializeOwned>(
         &self,
-        method: Method,
-        path: &str,
+        endpoint: &Endpoint<B, T>,
+        params: &[&str],
         body: &B,
         cx: &CallContext,
         key: &str,
     ) -> Result<T, TaskerError> {
-        self.call(method, path, None, Some(body), cx, Some(key)).await
+        let method = match endpoint.verb {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Patch => Method::PATCH,
+        };
+        self.call(method, &endpoint.path(params), None, Some(body), cx, Some(key)).await
     }
 
-    // ----------------------------------------------------------------- reads
+    // -------------------------------------------- the reads the gateway itself makes
 
     pub async fn list_projects(&self, cx: &CallContext) -> Result<ProjectList, TaskerError> {
-        self.get("/projects", None, cx).await
+        self.read(&LIST_PROJECTS, &[], None, cx).await
     }
 
     /// A project by id or identifier (case-insensitive).
     pub async fn resolve_project(&self, cx: &CallContext, reference: &str) -> Result<Project, TaskerError> {
         let q = serde_urlencoded::to_string([("ref", reference)]).unwrap_or_default();
-        self.get("/projects/resolve", Some(q), cx).await
+        self.read(&RESOLVE_PROJECT, &[], Some(q), cx).await
     }
 
     pub async fn project_context(&self, cx: &CallContext, project: Uuid) -> Result<ProjectContext, TaskerError> {
-        self.get(&format!("/projects/{project}/context"), None, cx).await
+        self.read(&PROJECT_CONTEXT, &[&project.to_string()], None, cx).await
     }
 
     pub async fn search_issues(
@@ -230,95 +238,12 @@ impl TaskerClient {
         q: &SearchQuery,
     ) -> Result<IssuePage, TaskerError> {
         let query = serde_urlencoded::to_string(q).map_err(|e| TaskerError::Protocol(e.to_string()))?;
-        self.get(&format!("/projects/{project}/issues"), Some(query), cx).await
+        self.read(&SEARCH_ISSUES, &[&project.to_string()], Some(query), cx).await
     }
 
     /// A card by id or key (`WEB-12`).
     pub async fn get_issue(&self, cx: &CallContext, reference: &str) -> Result<Issue, TaskerError> {
-        let reference: String = url::form_urlencoded::byte_serialize(reference.trim().as_bytes()).collect();
-        self.get(&format!("/issues/{reference}"), None, cx).await
-    }
-
-    // ----------------------------------------------------------------- writes
-
-    pub async fn create_issue(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        project: Uuid,
-        body: &CreateIssue,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::POST, &format!("/projects/{project}/issues"), body, cx, key).await
-    }
-
-    pub async fn update_issue(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &UpdateIssue,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::PATCH, &format!("/issues/{issue}"), body, cx, key).await
-    }
-
-    pub async fn move_issue(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &MoveIssue,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::POST, &format!("/issues/{issue}/move"), body, cx, key).await
-    }
-
-    pub async fn add_comment(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &AddComment,
-    ) -> Result<CommentWritten, TaskerError> {
-        self.write(Method::POST, &format!("/issues/{issue}/comments"), body, cx, key).await
-    }
-
-    pub async fn change_labels(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &ChangeSet,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::POST, &format!("/issues/{issue}/labels"), body, cx, key).await
-    }
-
-    pub async fn change_assignees(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &ChangeSet,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::POST, &format!("/issues/{issue}/assignees"), body, cx, key).await
-    }
-
-    pub async fn update_blocks(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        issue: Uuid,
-        body: &UpdateBlocks,
-    ) -> Result<IssueWritten, TaskerError> {
-        self.write(Method::POST, &format!("/issues/{issue}/blocks"), body, cx, key).await
-    }
-
-    pub async fn add_project_member(
-        &self,
-        cx: &CallContext,
-        key: &str,
-        project: Uuid,
-        body: &AddProjectMember,
-    ) -> Result<MemberWritten, TaskerError> {
-        self.write(Method::POST, &format!("/projects/{project}/members"), body, cx, key).await
+        self.read(&GET_ISSUE, &[reference], None, cx).await
     }
 }
 

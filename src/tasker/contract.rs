@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -404,6 +405,98 @@ pub struct MemberWritten {
     pub added: bool,
 }
 
+// ------------------------------------------------------------------------- endpoints
+
+/// The HTTP methods the contract uses (there is no DELETE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+        }
+    }
+}
+
+/// One adapter endpoint: its method and its path pattern under [`BASE_PATH`]
+/// (`{name}` marks a path parameter), with what it takes (`Req`, `()` for reads) and
+/// answers (`Resp`) as types. The client calls these; the reference Tasker routes them;
+/// the tests derive their probes from [`ENDPOINTS`].
+pub struct Endpoint<Req, Resp> {
+    pub verb: Verb,
+    pub pattern: &'static str,
+    types: PhantomData<fn(Req) -> Resp>,
+}
+
+impl<Req, Resp> Endpoint<Req, Resp> {
+    const fn new(verb: Verb, pattern: &'static str) -> Self {
+        Self { verb, pattern, types: PhantomData }
+    }
+
+    /// The path with each `{…}` replaced, in order, by `params` (percent-encoded).
+    pub fn path(&self, params: &[&str]) -> String {
+        let mut out = String::with_capacity(self.pattern.len() + 40);
+        let mut rest = self.pattern;
+        let mut params = params.iter();
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+            let value = params.next().copied().unwrap_or_default();
+            out.extend(url::form_urlencoded::byte_serialize(value.trim().as_bytes()));
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    pub const fn route(&self) -> (Verb, &'static str) {
+        (self.verb, self.pattern)
+    }
+}
+
+pub const LIST_PROJECTS: Endpoint<(), ProjectList> = Endpoint::new(Verb::Get, "/projects");
+/// Query `ref`: a project id or identifier.
+pub const RESOLVE_PROJECT: Endpoint<(), Project> = Endpoint::new(Verb::Get, "/projects/resolve");
+pub const PROJECT_CONTEXT: Endpoint<(), ProjectContext> = Endpoint::new(Verb::Get, "/projects/{project_id}/context");
+/// Query: [`SearchQuery`].
+pub const SEARCH_ISSUES: Endpoint<(), IssuePage> = Endpoint::new(Verb::Get, "/projects/{project_id}/issues");
+pub const CREATE_ISSUE: Endpoint<CreateIssue, IssueWritten> =
+    Endpoint::new(Verb::Post, "/projects/{project_id}/issues");
+pub const ADD_PROJECT_MEMBER: Endpoint<AddProjectMember, MemberWritten> =
+    Endpoint::new(Verb::Post, "/projects/{project_id}/members");
+/// `{issue}`: a card id or key.
+pub const GET_ISSUE: Endpoint<(), Issue> = Endpoint::new(Verb::Get, "/issues/{issue}");
+pub const UPDATE_ISSUE: Endpoint<UpdateIssue, IssueWritten> = Endpoint::new(Verb::Patch, "/issues/{issue}");
+pub const MOVE_ISSUE: Endpoint<MoveIssue, IssueWritten> = Endpoint::new(Verb::Post, "/issues/{issue}/move");
+pub const ADD_COMMENT: Endpoint<AddComment, CommentWritten> = Endpoint::new(Verb::Post, "/issues/{issue}/comments");
+pub const CHANGE_LABELS: Endpoint<ChangeSet, IssueWritten> = Endpoint::new(Verb::Post, "/issues/{issue}/labels");
+pub const CHANGE_ASSIGNEES: Endpoint<ChangeSet, IssueWritten> = Endpoint::new(Verb::Post, "/issues/{issue}/assignees");
+pub const UPDATE_BLOCKS: Endpoint<UpdateBlocks, IssueWritten> = Endpoint::new(Verb::Post, "/issues/{issue}/blocks");
+
+/// Every endpoint of the contract, as (method, pattern).
+pub const ENDPOINTS: &[(Verb, &str)] = &[
+    LIST_PROJECTS.route(),
+    RESOLVE_PROJECT.route(),
+    PROJECT_CONTEXT.route(),
+    SEARCH_ISSUES.route(),
+    CREATE_ISSUE.route(),
+    ADD_PROJECT_MEMBER.route(),
+    GET_ISSUE.route(),
+    UPDATE_ISSUE.route(),
+    MOVE_ISSUE.route(),
+    ADD_COMMENT.route(),
+    CHANGE_LABELS.route(),
+    CHANGE_ASSIGNEES.route(),
+    UPDATE_BLOCKS.route(),
+];
+
 // ------------------------------------------------------------------------- errors
 
 wire_enum!(
@@ -497,6 +590,15 @@ mod tests {
         assert_eq!(parse_granted_header(&granted_header_value(&ids)), Some(ids));
         assert_eq!(parse_granted_header("x"), None);
         assert_eq!(parse_granted_header(""), Some(vec![]));
+    }
+
+    #[test]
+    fn endpoint_paths_fill_and_encode_their_parameters() {
+        let id = Uuid::nil();
+        assert_eq!(PROJECT_CONTEXT.path(&[&id.to_string()]), format!("/projects/{id}/context"));
+        assert_eq!(GET_ISSUE.path(&[" WEB-1 "]), "/issues/WEB-1");
+        assert_eq!(GET_ISSUE.path(&["a/b c"]), "/issues/a%2Fb+c");
+        assert_eq!(LIST_PROJECTS.path(&[]), "/projects");
     }
 
     #[test]

@@ -1,10 +1,7 @@
-//! Tasker access. The gateway reaches Tasker only through the narrow internal adapter
-//! contract (`contract.rs`, documented in docs/TASKER_ADAPTER.md); `client.rs` speaks it
-//! over HTTP. `reference/` is a faithful Tasker implementing the contract, used for
-//! local development and by the tests. `blocks.rs` renders and parses the structured
-//! blocks agents keep in a card's description.
+//! The Tasker boundary, and nothing else: the narrow internal adapter contract
+//! (`contract.rs`, documented in docs/TASKER_ADAPTER.md) and the HTTP client that
+//! speaks it (`client.rs`). The gateway reaches Tasker only through these; the reference
+//! Tasker that implements the contract lives apart, in `crate::reference_tasker`.
 
-pub mod blocks;
 pub mod client;
 pub mod contract;
-pub mod reference;

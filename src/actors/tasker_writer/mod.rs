@@ -3,30 +3,32 @@
 //! - **Ordered per project**: writes to one project run one at a time, in arrival
 //!   order; different projects proceed in parallel.
 //! - **Bounded**: a full queue answers "busy, retry after N seconds" instead of growing.
-//! - **Checked**: after each write the card is read back, and a write that did not take
-//!   effect (a label dropped, a state unchanged) is reported as an error, never as
-//!   success (see `verify.rs`).
+//! - **Checked**: a write is a [`Job`] written by its tool: the write, then a read-back
+//!   showing it took effect; a write that did not (a label dropped, a state unchanged)
+//!   is an error, never a success.
 //!
 //! It holds only queued work: nothing is acknowledged until Tasker has answered, so a
 //! restart loses no acknowledged write (callers waiting on dropped work get an error
 //! and retry with the same idempotency key, which Tasker deduplicates).
 
 mod handlers;
-mod verify;
 
+use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use futures_util::FutureExt;
+use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::tasker::client::{CallContext, TaskerClient, TaskerConfig, TaskerError};
-use crate::tasker::contract::{
-    AddComment, AddProjectMember, ChangeSet, CommentWritten, CreateIssue, IssueWritten, MemberWritten, MoveIssue,
-    UpdateBlocks, UpdateIssue,
-};
+use crate::tasker::contract::{Endpoint, Issue, ProjectContext};
 pub use handlers::{Submit, WriterStats, WriterStatsReply};
 
 /// Queue bounds.
@@ -44,53 +46,6 @@ impl Default for WriterLimits {
     }
 }
 
-/// A write, as the adapter contract names it.
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    CreateIssue(CreateIssue),
-    UpdateIssue { issue: Uuid, body: UpdateIssue },
-    MoveIssue { issue: Uuid, body: MoveIssue },
-    AddComment { issue: Uuid, body: AddComment },
-    ChangeLabels { issue: Uuid, body: ChangeSet },
-    ChangeAssignees { issue: Uuid, body: ChangeSet },
-    UpdateBlocks { issue: Uuid, body: UpdateBlocks },
-    AddProjectMember(AddProjectMember),
-}
-
-impl WriteOp {
-    pub fn name(&self) -> &'static str {
-        match self {
-            WriteOp::CreateIssue(_) => "create_issue",
-            WriteOp::UpdateIssue { .. } => "update_issue",
-            WriteOp::MoveIssue { .. } => "move_issue",
-            WriteOp::AddComment { .. } => "add_comment",
-            WriteOp::ChangeLabels { .. } => "change_labels",
-            WriteOp::ChangeAssignees { .. } => "change_assignees",
-            WriteOp::UpdateBlocks { .. } => "update_blocks",
-            WriteOp::AddProjectMember(_) => "add_project_member",
-        }
-    }
-}
-
-/// One write to run: the project it belongs to (for ordering), the call context and
-/// the idempotency key that travels to Tasker.
-#[derive(Debug, Clone)]
-pub struct Write {
-    pub project: Uuid,
-    pub op: WriteOp,
-    pub cx: CallContext,
-    pub idempotency_key: String,
-}
-
-/// What a write produced, after it was read back.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(untagged)]
-pub enum Written {
-    Issue(IssueWritten),
-    Comment(CommentWritten),
-    Member(MemberWritten),
-}
-
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
     #[error("the Tasker write queue is full; retry in {retry_after_secs} s")]
@@ -102,18 +57,87 @@ pub enum WriteError {
     NotApplied(String),
     #[error("the write was dropped before it ran (the writer restarted); retry with the same idempotency key")]
     Dropped,
+    /// The writer's mailbox could not be reached.
+    #[error("the writer is unreachable: {0}")]
+    Unreachable(String),
 }
 
-struct Job {
-    write: Write,
-    reply: oneshot::Sender<Result<Written, WriteError>>,
+/// What a job is given to run: the Tasker client, the call's context and the
+/// idempotency key that travels to Tasker with the write.
+pub struct Writing {
+    client: TaskerClient,
+    cx: CallContext,
+    key: String,
+}
+
+impl Writing {
+    /// The write itself.
+    pub async fn write<B: Serialize, T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint<B, T>,
+        params: &[&str],
+        body: &B,
+    ) -> Result<T, WriteError> {
+        Ok(self.client.write(endpoint, params, body, &self.cx, &self.key).await?)
+    }
+
+    /// The card as it is now, for the read-back.
+    pub async fn card(&self, id: Uuid) -> Result<Issue, WriteError> {
+        Ok(self.client.get_issue(&self.cx, &id.to_string()).await?)
+    }
+
+    /// The project's states, labels and members, for the read-back.
+    pub async fn context(&self, project: Uuid) -> Result<ProjectContext, WriteError> {
+        Ok(self.client.project_context(&self.cx, project).await?)
+    }
+}
+
+type Erased = Result<Box<dyn Any + Send>, WriteError>;
+type RunJob = Box<dyn FnOnce(Writing) -> LocalBoxFuture<'static, Erased> + Send>;
+
+/// One write as its tool defines it, answering `T`. It runs after the writes queued
+/// before it in the same project (`order`).
+pub struct Job<T> {
+    order: Uuid,
+    run: RunJob,
+    answer: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static> Job<T> {
+    pub fn new<F, Fut>(order: Uuid, f: F) -> Self
+    where
+        F: FnOnce(Writing) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, WriteError>> + 'static,
+    {
+        let run: RunJob = Box::new(move |w| f(w).map(|r| r.map(|t| Box::new(t) as Box<dyn Any + Send>)).boxed_local());
+        Self { order, run, answer: std::marker::PhantomData }
+    }
+}
+
+/// Queues `job` and waits for its answer.
+pub async fn submit<T: Send + 'static>(
+    writer: &Addr<TaskerWriter>,
+    job: Job<T>,
+    cx: CallContext,
+    idempotency_key: String,
+) -> Result<T, WriteError> {
+    let message = Submit { order: job.order, run: job.run, cx, idempotency_key };
+    let answer = writer.send(message).await.map_err(|e| WriteError::Unreachable(e.to_string()))??;
+    answer.downcast::<T>().map(|t| *t).map_err(|_| WriteError::Unreachable("a job answered another type".into()))
+}
+
+struct Queued {
+    run: RunJob,
+    cx: CallContext,
+    key: String,
+    reply: oneshot::Sender<Erased>,
 }
 
 pub struct TaskerWriter {
     config: Arc<TaskerConfig>,
     client: Option<TaskerClient>,
     limits: WriterLimits,
-    queues: HashMap<Uuid, VecDeque<Job>>,
+    queues: HashMap<Uuid, VecDeque<Queued>>,
     /// Projects with a write running now.
     running: HashMap<Uuid, ()>,
     pending: usize,

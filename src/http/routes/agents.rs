@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, InternalCaller};
 use crate::model::{ProjectIdentifier, Scope, double_option};
 use crate::service::Within;
@@ -46,7 +46,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let new =
         NewAgent { name: b.name, description: b.description, grants: b.grants.into_iter().map(Into::into).collect() };
-    let view = state.services.create_agent(&ctx, owner.into_inner(), new).await?;
+    let view = state.services().create_agent(&ctx, owner.into_inner(), new).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -55,7 +55,7 @@ pub async fn list(
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let agents = state.services.list_agents(Within::Owner(owner.into_inner())).await?;
+    let agents = state.services().list_agents(Within::Owner(owner.into_inner())).await?;
     Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
 }
 
@@ -65,7 +65,7 @@ pub async fn get(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    Ok(HttpResponse::Ok().json(state.services.agent(Within::Owner(owner), agent).await?))
+    Ok(HttpResponse::Ok().json(state.services().agent(Within::Owner(owner), agent).await?))
 }
 
 #[derive(Deserialize)]
@@ -88,8 +88,8 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
     if b.name.is_none() && b.description.is_none() && b.read_per_minute.is_none() && b.write_per_minute.is_none() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
+        return Err(ApiError::new(
+            HttpCode::InvalidBody,
             "send at least one of `name`, `description`, `read_per_minute`, `write_per_minute`",
         ));
     }
@@ -99,7 +99,7 @@ pub async fn update(
         read_per_minute: b.read_per_minute,
         write_per_minute: b.write_per_minute,
     };
-    Ok(HttpResponse::Ok().json(state.services.update_agent(&ctx, Within::Owner(owner), agent, patch).await?))
+    Ok(HttpResponse::Ok().json(state.services().update_agent(&ctx, Within::Owner(owner), agent, patch).await?))
 }
 
 pub async fn revoke(
@@ -108,7 +108,7 @@ pub async fn revoke(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    Ok(HttpResponse::Ok().json(state.services.revoke_agent(&ctx, Within::Owner(owner), agent).await?))
+    Ok(HttpResponse::Ok().json(state.services().revoke_agent(&ctx, Within::Owner(owner), agent).await?))
 }
 
 pub async fn grants(
@@ -117,7 +117,7 @@ pub async fn grants(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let grants = state.services.grants(Within::Owner(owner), agent).await?;
+    let grants = state.services().grants(Within::Owner(owner), agent).await?;
     Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
 }
 
@@ -135,7 +135,7 @@ pub async fn replace_grants(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
     let requests = body.grants.into_iter().map(Into::into).collect();
-    let grants = state.services.replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
+    let grants = state.services().replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
     Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
 }
 
@@ -146,6 +146,6 @@ pub async fn setup(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let view = state.services.agent(Within::Owner(owner), agent).await?;
+    let view = state.services().agent(Within::Owner(owner), agent).await?;
     Ok(HttpResponse::Ok().json(crate::setup::packet(view.agent.id, &view.agent.name, &view.grants, &state.public_url)))
 }

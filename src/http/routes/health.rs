@@ -1,9 +1,8 @@
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, HttpCode};
 use crate::storage::migrations::SchemaStatus;
 
 /// The process is up.
@@ -13,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers and its schema is the one this binary expects.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let not_ready = |reason: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason);
+    let not_ready = |reason: String| ApiError::new(HttpCode::NotReady, reason);
     match state.db.schema_status().await {
         Ok(SchemaStatus::Current) => Ok(HttpResponse::Ok().json(json!({
             "status": "ready",

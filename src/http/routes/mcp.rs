@@ -8,10 +8,11 @@ use rmcp::model::{CallToolRequestParams, EmptyObject, ErrorCode, RequestId};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::actors::rate_buckets::{CallKind, Take, Taken};
+use crate::actors::rate_buckets::CallKind;
 use crate::actors::token_sessions::{CloseSession, OpenSession, ResolveSession};
+use crate::calls;
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
 use crate::mcp::{self, SESSION_HEADER, SUPPORTED_VERSIONS, VERSION_HEADER};
 use crate::tasker::client::TaskerClient;
@@ -38,8 +39,7 @@ fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
 }
 
 fn forbidden_origin() -> HttpResponse {
-    ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", "this Origin may not call the MCP endpoint")
-        .error_response()
+    ApiError::new(HttpCode::OriginNotAllowed, "this Origin may not call the MCP endpoint").error_response()
 }
 
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpResponse> {
@@ -159,21 +159,10 @@ pub async fn post(
                 "initialize needs params.protocolVersion",
             );
         };
-        // Opening a session draws on the agent's read budget like any read.
-        let take = Take {
-            agent_id: caller.principal.agent_id,
-            kind: CallKind::Read,
-            per_minute: caller.principal.read_per_minute,
-        };
-        match state.calls.rate.send(take).await {
-            Ok(Taken::Allowed) => {}
-            Ok(Taken::Limited { retry_after_secs }) => {
-                let mut e =
-                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "this agent's read budget is used up");
-                e.retry_after_secs = Some(retry_after_secs);
-                return e.error_response();
-            }
-            Err(e) => return ApiError::from(e).error_response(),
+        // Opening a session draws on the agent's read budget like any read: the
+        // pipeline's rate step, answered as an HTTP 429.
+        if let Err(e) = calls::take(&state.rate, &caller.principal, CallKind::Read).await {
+            return ApiError::from(e).error_response();
         }
         let version = mcp::negotiate(Some(requested));
         let opened = state.sessions.send(OpenSession { token_id, protocol_version: version.to_string() }).await;
@@ -249,7 +238,7 @@ pub async fn post(
                 return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, &msg);
             };
             let args = Value::Object(call.arguments.unwrap_or_default());
-            let outcome = state.calls.call(&tasker, &caller.principal, &caller.ctx, def, &args).await;
+            let outcome = calls::run(&state, &tasker, &caller.principal, &caller.ctx, def, args).await;
             rpc(StatusCode::OK, mcp::response(id, mcp::call_result(def, outcome, &version)))
         }
         other => {

@@ -11,6 +11,19 @@ mod tools;
 
 use actix_web::web::{self, get, patch, post, put, resource};
 
+use crate::tools::add_comment::AddComment;
+use crate::tools::add_project_member::AddProjectMember;
+use crate::tools::assign_issue::AssignIssue;
+use crate::tools::create_issue::CreateIssue;
+use crate::tools::get_issue::GetIssue;
+use crate::tools::get_project_context::GetProjectContext;
+use crate::tools::list_projects::ListProjects;
+use crate::tools::move_issue::MoveIssue;
+use crate::tools::search_issues::SearchIssues;
+use crate::tools::set_issue_labels::SetIssueLabels;
+use crate::tools::update_issue::UpdateIssue;
+use crate::tools::update_structured_blocks::UpdateStructuredBlocks;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(get().to(health::healthz)))
         .service(resource("/readyz").route(get().to(health::readyz)))
@@ -38,24 +51,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/agent-session/setup").route(get().to(agent_session::setup)))
         .service(resource("/mcp").route(post().to(mcp::post)).route(web::delete().to(mcp::delete)))
         .service(
+            // One line per tool: its path, and whether it reads or writes.
             web::scope("/api/v1")
-                .service(resource("/projects").route(get().to(tools::list_projects)))
-                .service(resource("/projects/{project}/context").route(get().to(tools::project_context)))
+                .service(resource("/projects").route(tools::read::<ListProjects>()))
+                .service(resource("/projects/{project}/context").route(tools::read::<GetProjectContext>()))
                 .service(
-                    resource("/projects/{project}/issues")
-                        .route(get().to(tools::search_issues))
-                        .route(post().to(tools::create_issue)),
+                    resource("/projects/{project}/issues").route(tools::read::<SearchIssues>()).route(tools::write::<
+                        CreateIssue,
+                    >(
+                        post()
+                    )),
                 )
-                .service(resource("/projects/{project}/members").route(post().to(tools::add_project_member)))
+                .service(resource("/projects/{project}/members").route(tools::write::<AddProjectMember>(post())))
                 .service(
                     resource("/issues/{issue}")
-                        .route(get().to(tools::get_issue))
-                        .route(patch().to(tools::update_issue)),
+                        .route(tools::read::<GetIssue>())
+                        .route(tools::write::<UpdateIssue>(patch())),
                 )
-                .service(resource("/issues/{issue}/move").route(post().to(tools::move_issue)))
-                .service(resource("/issues/{issue}/comments").route(post().to(tools::add_comment)))
-                .service(resource("/issues/{issue}/labels").route(post().to(tools::set_labels)))
-                .service(resource("/issues/{issue}/assignees").route(post().to(tools::assign_issue)))
-                .service(resource("/issues/{issue}/blocks").route(post().to(tools::update_blocks))),
+                .service(resource("/issues/{issue}/move").route(tools::write::<MoveIssue>(post())))
+                .service(resource("/issues/{issue}/comments").route(tools::write::<AddComment>(post())))
+                .service(resource("/issues/{issue}/labels").route(tools::write::<SetIssueLabels>(post())))
+                .service(resource("/issues/{issue}/assignees").route(tools::write::<AssignIssue>(post())))
+                .service(resource("/issues/{issue}/blocks").route(tools::write::<UpdateStructuredBlocks>(post()))),
         );
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, InternalCaller, Query};
 use crate::model::OwnerStatus;
 use crate::service::owners::OwnerProjection;
@@ -30,8 +30,8 @@ pub async fn upsert(
     Body(body): Body<UpsertOwner>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(bad) = body.entitlements.iter().find(|e| !is_entitlement_name(e)) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
+        return Err(ApiError::new(
+            HttpCode::InvalidBody,
             format!("entitlement `{}` is not a module name (lowercase letters, digits, `_`)", bad.escape_debug()),
         ));
     }
@@ -41,8 +41,8 @@ pub async fn upsert(
         status: body.status,
         codex_agents: body.entitlements.iter().any(|e| e == CODEX_AGENTS),
     };
-    let owner = state.services.upsert_owner(&ctx, projection).await?;
-    let access = state.services.owner_access(owner.user_id).await?;
+    let owner = state.services().upsert_owner(&ctx, projection).await?;
+    let access = state.services().owner_access(owner.user_id).await?;
     Ok(HttpResponse::Ok().json(json!({ "owner": owner, "access": access })))
 }
 
@@ -55,7 +55,7 @@ pub async fn get(
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = state.services.owner(owner.into_inner()).await?;
+    let owner = state.services().owner(owner.into_inner()).await?;
     Ok(HttpResponse::Ok().json(owner))
 }
 
@@ -64,7 +64,7 @@ pub async fn access(
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.services.owner_access(owner.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(state.services().owner_access(owner.into_inner()).await?))
 }
 
 #[derive(Deserialize)]
@@ -84,7 +84,7 @@ fn limit(limit: Option<u16>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(100),
         Some(n @ 1..=500) => Ok(i64::from(n)),
-        Some(n) => Err(ApiError::bad_request("invalid_query", format!("limit {n} is out of range 1..=500"))),
+        Some(n) => Err(ApiError::new(HttpCode::InvalidQuery, format!("limit {n} is out of range 1..=500"))),
     }
 }
 
@@ -94,7 +94,7 @@ pub async fn changes(
     owner: web::Path<Uuid>,
     Query(q): Query<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = state.services.owner_changes(owner.into_inner(), limit(q.limit)?).await?;
+    let changes = state.services().owner_changes(owner.into_inner(), limit(q.limit)?).await?;
     Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
 }
 
@@ -111,6 +111,6 @@ pub async fn audit(
         request_id: None,
         limit: limit(q.limit)?,
     };
-    let events = state.db.run(move |c| crate::storage::audit::list(c, &filter)).await?;
+    let events = state.services().audit_trail(filter).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events })))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::codex;
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, InternalCaller};
 use crate::service::Within;
 
@@ -32,21 +32,21 @@ pub async fn issue(
     let (owner, agent_id) = path.into_inner();
     let expires_at = match (b.expires_at, b.expires_in_days) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("invalid_body", "send `expires_at` or `expires_in_days`, not both"));
+            return Err(ApiError::new(HttpCode::InvalidBody, "send `expires_at` or `expires_in_days`, not both"));
         }
         (Some(at), None) => Some(at),
         (None, Some(days @ 1..=3650)) => Some(Utc::now() + Duration::days(i64::from(days))),
         (None, Some(days)) => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
+            return Err(ApiError::new(
+                HttpCode::InvalidBody,
                 format!("expires_in_days {days} is out of range 1..=3650"),
             ));
         }
         (None, None) => None,
     };
     let within = Within::Owner(owner);
-    let issued = state.services.issue_token(&ctx, within, agent_id, &b.label, expires_at).await?;
-    let agent = state.services.agent(within, agent_id).await?;
+    let issued = state.services().issue_token(&ctx, within, agent_id, &b.label, expires_at).await?;
+    let agent = state.services().agent(within, agent_id).await?;
     let setup = codex::setup(&agent.agent.name, agent.agent.id, &state.public_url);
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
         "token": issued.token.expose(),
@@ -62,7 +62,7 @@ pub async fn list(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
-    let tokens = state.services.list_tokens(Within::Owner(owner), agent).await?;
+    let tokens = state.services().list_tokens(Within::Owner(owner), agent).await?;
     Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
 }
 
@@ -72,6 +72,6 @@ pub async fn revoke(
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent, token) = path.into_inner();
-    let info = state.services.revoke_token(&ctx, Within::Owner(owner), Some(agent), token).await?;
+    let info = state.services().revoke_token(&ctx, Within::Owner(owner), Some(agent), token).await?;
     Ok(HttpResponse::Ok().json(info))
 }

@@ -1,0 +1,76 @@
+//! The application: [`AppState`], every handle the HTTP layer and the pipeline reach,
+//! each held once, built by [`build`] for `serve` and for the test app alike.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::web;
+
+use crate::actors::TokenSessions;
+use crate::actors::janitor::Janitor;
+use crate::actors::rate_buckets::{RateBuckets, RateLimits};
+use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
+use crate::actors::token_sessions::AuthLimits;
+use crate::auth::InternalToken;
+use crate::service::Services;
+use crate::storage::Db;
+use crate::tasker::client::TaskerConfig;
+
+/// Everything a request can reach.
+pub struct AppState {
+    pub db: Db,
+    pub sessions: Addr<TokenSessions>,
+    pub rate: Addr<RateBuckets>,
+    pub writer: Addr<TaskerWriter>,
+    /// Where Tasker is; each HTTP worker builds its own client from it.
+    pub tasker: Arc<TaskerConfig>,
+    pub internal_token: InternalToken,
+    /// Base URL agents use to reach this gateway.
+    pub public_url: String,
+    /// Browser origins allowed on `/mcp` (DNS-rebinding protection).
+    pub allowed_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (behind a proxy).
+    pub trust_forwarded_for: bool,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    /// The domain operations, with the live actors to tell about changes.
+    pub fn services(&self) -> Services<'_> {
+        Services { db: &self.db, sessions: Some(&self.sessions) }
+    }
+}
+
+/// What the application is built with, besides its database and Tasker.
+pub struct AppOptions {
+    pub internal_token: InternalToken,
+    pub public_url: String,
+    pub allowed_origins: Vec<String>,
+    pub trust_forwarded_for: bool,
+    pub max_body_bytes: usize,
+    pub auth: AuthLimits,
+    pub rate: RateLimits,
+    pub writer: WriterLimits,
+    /// How often expired state is purged.
+    pub janitor_every: Duration,
+}
+
+/// Starts the supervised actors and gathers the state. Call inside the actix system
+/// that will serve it.
+pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppState> {
+    let sessions = TokenSessions::start_supervised(db.clone(), o.auth);
+    Janitor::start_supervised(db.clone(), o.janitor_every);
+    web::Data::new(AppState {
+        rate: RateBuckets::start_supervised(o.rate),
+        writer: TaskerWriter::start_supervised(tasker.clone(), o.writer),
+        sessions,
+        db,
+        tasker,
+        internal_token: o.internal_token,
+        public_url: o.public_url,
+        allowed_origins: o.allowed_origins,
+        trust_forwarded_for: o.trust_forwarded_for,
+        max_body_bytes: o.max_body_bytes,
+    })
+}

@@ -1,0 +1,70 @@
+//! `assign_issue`: assignees added to and removed from a card (project members only).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::readback::{has_assignee, members_for};
+use super::{CallKind, Target, Tool, text};
+use crate::actors::tasker_writer::{Job, WriteError};
+use crate::calls::{Call, ToolError};
+use crate::model::Scope;
+use crate::tasker::contract::{CHANGE_ASSIGNEES, ChangeSet, IssueWritten};
+
+pub struct AssignIssue;
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    /// The card's key (e.g. `WEB-12`) or id.
+    pub issue: String,
+    /// Names or ids to add.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Names or ids to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// A key you choose for this change.
+    pub idempotency_key: String,
+}
+
+impl Tool for AssignIssue {
+    const NAME: &'static str = "assign_issue";
+    const TITLE: &'static str = "Change a card's assignees";
+    const SCOPE: Scope = Scope::IssueAssign;
+    const KIND: CallKind = CallKind::Write;
+    const DESCRIPTION: &'static str = "Add and/or remove assignees on a card, by member id, email or name (project members only). Requires an idempotency_key.";
+    const TARGET: Target = Target::Card("issue");
+    type Input = Input;
+    type Output = IssueWritten;
+
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+        if a.add.is_empty() && a.remove.is_empty() {
+            return Err(ToolError::invalid("Nothing to change: send `add` and/or `remove`."));
+        }
+        let issue = call.card(&a.issue).await?;
+        let body = ChangeSet { actor: call.actor(), add: a.add, remove: a.remove };
+        call.write(write(issue.project_id, issue.id, body)).await
+    }
+
+    fn render(out: &IssueWritten) -> String {
+        text::written(&out.issue)
+    }
+}
+
+/// The write as the TaskerWriter runs it: change the assignees, then read the card back
+/// (with the member list when someone is named by email).
+pub fn write(project: Uuid, issue: Uuid, body: ChangeSet) -> Job<IssueWritten> {
+    Job::new(project, move |w| async move {
+        let written = w.write(&CHANGE_ASSIGNEES, &[&issue.to_string()], &body).await?;
+        let fresh = w.card(written.issue.id).await?;
+        let members = members_for(&w, fresh.project_id, body.add.iter().chain(&body.remove)).await?;
+        if let Some(a) = body.add.iter().find(|a| !has_assignee(&fresh.assignees, &members, a)) {
+            return Err(WriteError::NotApplied(format!("the assignee `{a}` was not added")));
+        }
+        if let Some(a) = body.remove.iter().find(|a| has_assignee(&fresh.assignees, &members, a)) {
+            return Err(WriteError::NotApplied(format!("the assignee `{a}` was not removed")));
+        }
+        Ok(written)
+    })
+}

@@ -1,0 +1,18 @@
+//! The integration tests: one binary, one module per area. Tests that need the gateway
+//! go through the one test app (`common::TestApp`) on a fresh database, on SQLite and
+//! on PostgreSQL (`on_both_backends!`).
+
+#[macro_use]
+mod common;
+
+mod blocks;
+mod cli;
+mod docs;
+mod entrypoint;
+mod mcp;
+mod mcp_clients;
+mod owner_api;
+mod reference_tasker;
+mod storage;
+mod tasker_client;
+mod token_auth;

@@ -77,10 +77,14 @@ fn bad_configuration_exits_2_listing_every_problem() {
         .env("NODEDC_AGENT_GATEWAY_PUBLIC_URL", "ftp://x");
     let (code, stdout, stderr) = run(cmd);
     assert_eq!(code, 2, "{stdout}{stderr}");
-    for setting in ["BIND", "DATABASE_URL", "INTERNAL_TOKEN", "LOG_FORMAT", "MAX_BODY_BYTES", "PUBLIC_URL"] {
+    // Six bad values, and production without a Tasker: exactly these seven, one line each.
+    let settings =
+        ["BIND", "DATABASE_URL", "INTERNAL_TOKEN", "LOG_FORMAT", "MAX_BODY_BYTES", "PUBLIC_URL", "TASKER_URL"];
+    for setting in settings {
         assert!(stderr.contains(&format!("NODEDC_AGENT_GATEWAY_{setting} (--")), "{setting} missing:\n{stderr}");
     }
-    assert!(stderr.contains("7 problems") || stderr.contains("6 problems"), "{stderr}");
+    assert!(stderr.contains("(7 problems)"), "{stderr}");
+    assert_eq!(stderr.lines().filter(|l| l.starts_with("  - ")).count(), 7, "{stderr}");
     assert!(stderr.contains("expected"), "each problem says what is expected");
     assert!(!stderr.contains("hunter2") && !stderr.contains("short-secret-xyz"), "no secret echoed:\n{stderr}");
     assert!(!cwd.path().join(".agent-gateway").exists(), "nothing written for a bad configuration");
@@ -320,7 +324,7 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
     let mut answers = String::new();
     let mut session = String::new();
-    let mut call = async |method: &str, path: &str, bearer: &str, body: Option<Value>| -> Value {
+    let mut call = async |method: &str, path: &str, bearer: &str, body: Option<Value>| -> (u16, Value) {
         let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = client.request(m, gw.url(path)).insert_header(("Authorization", format!("Bearer {bearer}")));
         if path == "/mcp" && !session.is_empty() {
@@ -340,7 +344,7 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         answers.push_str(&text);
         answers.push('\n');
-        v
+        (res.status().as_u16(), v)
     };
 
     let owner = Uuid::new_v4();
@@ -360,7 +364,7 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
             "scopes": ["project:read", "issue:read", "issue:comment"]}]})),
     )
     .await;
-    let agent = agent["id"].as_str().unwrap().to_string();
+    let agent = agent.1["id"].as_str().unwrap().to_string();
     let a = format!("{base}/agents/{agent}");
     // The one answer that carries the token is set aside; everything else is searched.
     let issued = {
@@ -380,59 +384,59 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     typo[40] = if typo[40] == b'a' { b'b' } else { b'a' };
     let typo = String::from_utf8(typo).unwrap();
 
-    for (method, path, bearer, body) in [
-        ("GET", "/healthz".to_string(), token.as_str(), None),
-        ("GET", "/readyz".to_string(), token.as_str(), None),
-        ("GET", base.clone(), INTERNAL, None),
-        ("GET", format!("{base}/access"), INTERNAL, None),
-        ("GET", format!("{base}/changes"), INTERNAL, None),
-        ("GET", format!("{base}/agents"), INTERNAL, None),
-        ("GET", a.clone(), INTERNAL, None),
-        ("PATCH", a.clone(), INTERNAL, Some(json!({"description": "d"}))),
-        ("GET", format!("{a}/grants"), INTERNAL, None),
-        (
-            "PUT",
-            format!("{a}/grants"),
-            INTERNAL,
-            Some(json!({"grants": [{"project_id": WEB, "project_identifier": "WEB",
-            "scopes": ["project:read", "issue:read", "issue:comment"]}]})),
-        ),
-        ("GET", format!("{a}/tokens"), INTERNAL, None),
-        ("GET", "/api/v1/agent-session".to_string(), token.as_str(), None),
-        ("GET", "/api/v1/agent-session".to_string(), token.as_str(), None),
-        ("GET", "/api/v1/agent-session".to_string(), typo.as_str(), None),
-        ("GET", "/api/v1/agent-session/setup".to_string(), token.as_str(), None),
-        ("GET", format!("{a}/setup"), INTERNAL, None),
-        (
-            "POST",
-            "/mcp".to_string(),
-            token.as_str(),
-            Some(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})),
-        ),
-        ("POST", "/mcp".to_string(), token.as_str(), Some(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))),
-        (
-            "POST",
-            "/mcp".to_string(),
-            token.as_str(),
-            Some(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-            "params": {"name": "add_comment", "arguments": {"issue": "WEB-1", "body": "hello", "idempotency_key": "secret-test-mcp-1"}}})),
-        ),
-        ("POST", "/mcp".to_string(), typo.as_str(), Some(json!({"jsonrpc": "2.0", "id": 4, "method": "ping"}))),
-        ("GET", "/api/v1/projects".to_string(), token.as_str(), None),
-        ("GET", "/api/v1/issues/WEB-1".to_string(), token.as_str(), None),
-        ("POST", "/api/v1/issues/WEB-1/comments".to_string(), token.as_str(), Some(json!({"body": "from REST"}))),
-        ("DELETE", "/api/v1/issues/WEB-1".to_string(), token.as_str(), None),
-        ("GET", "/api/internal/v1/owners/x/agents".to_string(), token.as_str(), None),
-        ("DELETE", a.clone(), token.as_str(), None),
-        ("GET", "/no/such/route".to_string(), token.as_str(), None),
-        ("POST", format!("{a}/tokens/{token_id}/revoke"), INTERNAL, None),
-        ("GET", "/api/v1/agent-session".to_string(), token.as_str(), None),
-        ("POST", format!("{a}/revoke"), INTERNAL, None),
-        ("GET", format!("{base}/audit"), INTERNAL, None),
-        ("GET", format!("{a}/tokens"), INTERNAL, None),
+    let grants = json!({"grants": [{"project_id": WEB, "project_identifier": "WEB",
+        "scopes": ["project:read", "issue:read", "issue:comment"]}]});
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let mcp_comment = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "add_comment", "arguments": {"issue": "WEB-1", "body": "hello", "idempotency_key": "secret-test-mcp-1"}}});
+    let (t, typo_t) = (token.as_str(), typo.as_str());
+    // Every call is checked for its status, so each reaches the code paths that carry
+    // data (a refused write would leak nothing and prove nothing).
+    for (method, path, bearer, body, expected) in [
+        ("GET", "/healthz".to_string(), t, None, 200),
+        ("GET", "/readyz".to_string(), t, None, 200),
+        ("GET", base.clone(), INTERNAL, None, 200),
+        ("GET", format!("{base}/access"), INTERNAL, None, 200),
+        ("GET", format!("{base}/changes"), INTERNAL, None, 200),
+        ("GET", format!("{base}/agents"), INTERNAL, None, 200),
+        ("GET", a.clone(), INTERNAL, None, 200),
+        ("PATCH", a.clone(), INTERNAL, Some(json!({"description": "d"})), 200),
+        ("GET", format!("{a}/grants"), INTERNAL, None, 200),
+        ("PUT", format!("{a}/grants"), INTERNAL, Some(grants), 200),
+        ("GET", format!("{a}/tokens"), INTERNAL, None, 200),
+        ("GET", "/api/v1/agent-session".to_string(), t, None, 200),
+        ("GET", "/api/v1/agent-session".to_string(), t, None, 200),
+        ("GET", "/api/v1/agent-session".to_string(), typo_t, None, 401),
+        ("GET", "/api/v1/agent-session/setup".to_string(), t, None, 200),
+        ("GET", format!("{a}/setup"), INTERNAL, None, 200),
+        ("POST", "/mcp".to_string(), t, Some(initialize), 200),
+        ("POST", "/mcp".to_string(), t, Some(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})), 200),
+        ("POST", "/mcp".to_string(), t, Some(mcp_comment), 200),
+        ("POST", "/mcp".to_string(), typo_t, Some(json!({"jsonrpc": "2.0", "id": 4, "method": "ping"})), 401),
+        ("GET", "/api/v1/projects".to_string(), t, None, 200),
+        ("GET", "/api/v1/issues/WEB-1".to_string(), t, None, 200),
+        ("POST", "/api/v1/issues/WEB-1/comments".to_string(), t, Some(json!({"body": "from REST"})), 200),
+        ("DELETE", "/api/v1/issues/WEB-1".to_string(), t, None, 405),
+        ("GET", "/api/internal/v1/owners/x/agents".to_string(), t, None, 401),
+        ("DELETE", a.clone(), t, None, 405),
+        ("GET", "/no/such/route".to_string(), t, None, 404),
+        ("POST", format!("{a}/tokens/{token_id}/revoke"), INTERNAL, None, 200),
+        ("GET", "/api/v1/agent-session".to_string(), t, None, 401),
+        ("POST", format!("{a}/revoke"), INTERNAL, None, 200),
+        ("GET", format!("{base}/audit"), INTERNAL, None, 200),
+        ("GET", format!("{a}/tokens"), INTERNAL, None, 200),
     ] {
-        call(method, &path, bearer, body).await;
+        let is_tool_call = body.as_ref().is_some_and(|b| b["method"] == "tools/call");
+        let (status, answer) = call(method, &path, bearer, body).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        if is_tool_call {
+            let comment = &answer["result"]["structuredContent"]["comment"];
+            assert_eq!(comment["body"], "hello", "the MCP write succeeded: {answer}");
+        }
+        if method == "POST" && path.ends_with("/comments") {
+            assert_eq!(answer["comment"]["body"], "from REST", "the REST write succeeded: {answer}");
+        }
     }
     assert!(gw.terminate().success());
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod blocks;
+mod boundary;
 mod cli;
 mod docs;
 mod entrypoint;
@@ -13,6 +14,7 @@ mod mcp;
 mod mcp_clients;
 mod owner_api;
 mod reference_tasker;
+mod schemas;
 mod storage;
 mod tasker_client;
 mod token_auth;

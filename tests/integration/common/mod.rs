@@ -1,6 +1,7 @@
 //! Test harness: a fresh database per test on either backend, the gateway app on a
 //! real loopback port, and helpers to drive the internal and agent APIs.
 
+pub mod mcp;
 pub mod process;
 pub mod tasker;
 
@@ -105,9 +106,17 @@ pub struct TestAppBuilder {
     writer: WriterLimits,
     max_body: usize,
     trust_forwarded_for: bool,
+    tasker_url: Option<String>,
 }
 
 impl TestAppBuilder {
+    /// The gateway talks to this Tasker instead of the reference Tasker (which is still
+    /// started, for the seeded data).
+    pub fn tasker_url(mut self, url: String) -> Self {
+        self.tasker_url = Some(url);
+        self
+    }
+
     pub fn auth(mut self, auth: AuthLimits) -> Self {
         self.auth = auth;
         self
@@ -136,7 +145,8 @@ impl TestAppBuilder {
         let tasker =
             reference_tasker::start(db.clone(), TASKER_TOKEN, "127.0.0.1:0".parse().unwrap()).await.expect("tasker");
         let token = InternalToken::new(TASKER_TOKEN.to_string());
-        let tasker_config = Arc::new(TaskerConfig::new(format!("http://{}", tasker.addr), token));
+        let url = self.tasker_url.unwrap_or_else(|| format!("http://{}", tasker.addr));
+        let tasker_config = Arc::new(TaskerConfig::new(url, token));
         let options = AppOptions {
             internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
             public_url: "http://gateway.test".to_string(),
@@ -192,6 +202,7 @@ impl TestApp {
             writer: WriterLimits::default(),
             max_body: 64 * 1024,
             trust_forwarded_for: false,
+            tasker_url: None,
         }
     }
 

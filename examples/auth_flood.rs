@@ -25,7 +25,7 @@ use nodedc_agent_gateway::actors::rate_buckets::RateLimits;
 use nodedc_agent_gateway::actors::tasker_writer::WriterLimits;
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats};
 use nodedc_agent_gateway::app::{self, AppOptions};
-use nodedc_agent_gateway::auth::{AgentToken, InternalToken};
+use nodedc_agent_gateway::auth::{AgentToken, InternalToken, InternalTokens};
 use nodedc_agent_gateway::http;
 use nodedc_agent_gateway::model::{OwnerStatus, ProjectIdentifier};
 use nodedc_agent_gateway::service::agents::{GrantRequest, NewAgent};
@@ -56,7 +56,7 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
             // The benchmark calls no tool: Tasker is never contacted.
             let tasker = Arc::new(TaskerConfig::new("http://127.0.0.1:9", InternalToken::generate()));
             let options = AppOptions {
-                internal_token: InternalToken::generate(),
+                internal_tokens: InternalTokens::shared(InternalToken::generate()),
                 public_url: "http://bench".into(),
                 allowed_origins: vec![],
                 trust_forwarded_for: behind_proxy,
@@ -64,6 +64,7 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                 auth: limits,
                 rate: RateLimits::default(),
                 writer: WriterLimits::default(),
+                reporting: Default::default(),
                 janitor_every: std::time::Duration::from_secs(600),
             };
             let state = app::build(db.clone(), tasker, options);
@@ -79,6 +80,8 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                         display_name: "bench".into(),
                         status: OwnerStatus::Active,
                         codex_agents: true,
+                        client_id: None,
+                        reporting_mode: None,
                     },
                 )
                 .await

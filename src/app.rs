@@ -12,7 +12,8 @@ use crate::actors::janitor::Janitor;
 use crate::actors::rate_buckets::{RateBuckets, RateLimits};
 use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use crate::actors::token_sessions::AuthLimits;
-use crate::auth::InternalToken;
+use crate::actors::work_sessions::{ReportTimers, WorkSessions};
+use crate::auth::InternalTokens;
 use crate::service::Services;
 use crate::storage::Db;
 use crate::tasker::client::TaskerConfig;
@@ -23,9 +24,10 @@ pub struct AppState {
     pub sessions: Addr<TokenSessions>,
     pub rate: Addr<RateBuckets>,
     pub writer: Addr<TaskerWriter>,
+    pub work_sessions: Addr<WorkSessions>,
     /// Where Tasker is; each HTTP worker builds its own client from it.
     pub tasker: Arc<TaskerConfig>,
-    pub internal_token: InternalToken,
+    pub internal_tokens: InternalTokens,
     /// Base URL agents use to reach this gateway.
     pub public_url: String,
     /// Browser origins allowed on `/mcp` (DNS-rebinding protection).
@@ -38,13 +40,13 @@ pub struct AppState {
 impl AppState {
     /// The domain operations, with the live actors to tell about changes.
     pub fn services(&self) -> Services<'_> {
-        Services { db: &self.db, sessions: Some(&self.sessions) }
+        Services { db: &self.db, sessions: Some(&self.sessions), work_sessions: Some(&self.work_sessions) }
     }
 }
 
 /// What the application is built with, besides its database and Tasker.
 pub struct AppOptions {
-    pub internal_token: InternalToken,
+    pub internal_tokens: InternalTokens,
     pub public_url: String,
     pub allowed_origins: Vec<String>,
     pub trust_forwarded_for: bool,
@@ -52,6 +54,7 @@ pub struct AppOptions {
     pub auth: AuthLimits,
     pub rate: RateLimits,
     pub writer: WriterLimits,
+    pub reporting: ReportTimers,
     /// How often expired state is purged.
     pub janitor_every: Duration,
 }
@@ -64,10 +67,11 @@ pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppS
     web::Data::new(AppState {
         rate: RateBuckets::start_supervised(o.rate),
         writer: TaskerWriter::start_supervised(tasker.clone(), o.writer),
+        work_sessions: WorkSessions::start_supervised(db.clone(), o.reporting),
         sessions,
         db,
         tasker,
-        internal_token: o.internal_token,
+        internal_tokens: o.internal_tokens,
         public_url: o.public_url,
         allowed_origins: o.allowed_origins,
         trust_forwarded_for: o.trust_forwarded_for,

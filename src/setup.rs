@@ -93,6 +93,20 @@ since, you get a conflict with the current content: merge your change into it an
 - `append_log` adds a progress entry and `check_item` ticks an acceptance item; neither can conflict;\n\
 - everything else in the description belongs to people and is never changed by these tools.\n"
     );
+    if tools.iter().any(|t| t.scope == crate::model::Scope::SessionReport.as_str()) {
+        let _ = writeln!(
+            s,
+            "## Work sessions\n\n\
+Report what you work on, so your owner sees it:\n\n\
+- at the **beginning** of a task, call `start_work_session` with its goal and the card you start on, and keep the session id \
+it answers;\n\
+- when the **card or the step changes**, call `report_progress` with that id, the card and one sentence on what you do now;\n\
+- at the **end**, call `finish_work_session` with the outcome (`done`, `blocked` or `abandoned`) and a short summary.\n\n\
+Your owner may require an open work session before any change: a write refused with `work_session_required` means \
+`start_work_session` first. A session with no report and no tool call for a while turns stale, then abandoned. What you \
+report is shown as reported by you; the gateway sees only what passes through it.\n"
+        );
+    }
     let _ = writeln!(
         s,
         "## Limits\n\n\

@@ -5,7 +5,7 @@
 #
 # - starts the local PostgreSQL cluster if it is not running (the storage, API and
 #   CLI tests run on PostgreSQL and on SQLite, each test in a fresh database);
-# - installs the real MCP clients of tests/mcp_clients.rs under tests/clients/ when
+# - installs the real MCP clients of tests/integration/mcp_clients.rs under tests/clients/ when
 #   their lock files changed (npm ci; a Python venv in tests/clients/.venv);
 # - checks formatting and lints (cargo fmt, cargo clippy -D warnings);
 # - runs the whole test suite (unit, integration, binary and entrypoint tests).
@@ -26,7 +26,7 @@ if ! pg_up; then
     pg_up || { echo "tests/run.sh: PostgreSQL is not reachable at $pg_url" >&2; exit 1; }
 fi
 
-# The real MCP clients tests/mcp_clients.rs drives (tests/clients/README.md): the npm
+# The real MCP clients tests/integration/mcp_clients.rs drives (tests/clients/README.md): the npm
 # packages (TypeScript SDK, Codex CLI, conformance suite, Node 22) and a Python venv with
 # the Python SDK. Each is installed again only when its lock file changed since.
 clients=tests/clients

@@ -4,5 +4,6 @@ pub mod janitor;
 pub mod rate_buckets;
 pub mod tasker_writer;
 pub mod token_sessions;
+pub mod work_sessions;
 
 pub use token_sessions::TokenSessions;

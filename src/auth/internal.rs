@@ -43,3 +43,40 @@ impl fmt::Debug for InternalToken {
         f.write_str("InternalToken(***)")
     }
 }
+
+/// Which internal token a caller presented: the shared one, or one of the separate
+/// tokens Launcher and Tasker's backend may each be given (each allowed only its own
+/// routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InternalRole {
+    Shared,
+    Launcher,
+    TaskerBackend,
+}
+
+/// The internal tokens the gateway accepts.
+#[derive(Debug, Clone, Default)]
+pub struct InternalTokens {
+    pub shared: Option<InternalToken>,
+    pub launcher: Option<InternalToken>,
+    pub tasker_backend: Option<InternalToken>,
+}
+
+impl InternalTokens {
+    /// Only the shared token (one token for every internal caller).
+    pub fn shared(token: InternalToken) -> Self {
+        Self { shared: Some(token), ..Self::default() }
+    }
+
+    /// The role of a presented token; every configured token is compared, so the
+    /// time taken does not tell which one matched.
+    pub fn role_of(&self, presented: &str) -> Option<InternalRole> {
+        let check = |t: &Option<InternalToken>, role| t.as_ref().is_some_and(|t| t.matches(presented)).then_some(role);
+        let found = [
+            check(&self.shared, InternalRole::Shared),
+            check(&self.launcher, InternalRole::Launcher),
+            check(&self.tasker_backend, InternalRole::TaskerBackend),
+        ];
+        found.into_iter().flatten().next()
+    }
+}

@@ -4,5 +4,5 @@ pub mod hash;
 pub mod internal;
 pub mod token;
 
-pub use internal::InternalToken;
+pub use internal::{InternalRole, InternalToken, InternalTokens};
 pub use token::{AgentToken, TokenFormatError};

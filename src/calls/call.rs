@@ -155,6 +155,11 @@ impl<'a> Call<'a> {
         self.tasker.read(endpoint, params, query, &self.cx()).await.map_err(|e| self.tasker_error(e))
     }
 
+    /// The WorkSessions actor (reporting mode).
+    pub fn work_sessions(&self) -> &actix::Addr<crate::actors::work_sessions::WorkSessions> {
+        &self.state.work_sessions
+    }
+
     /// A Tasker write, queued on the TaskerWriter with the call's idempotency key.
     pub async fn write<T: Send + 'static>(&self, job: Job<T>) -> Result<T, ToolError> {
         let key = self.key.clone().ok_or_else(|| ToolError::internal("a write ran without an idempotency key"))?;

@@ -43,10 +43,12 @@ tool_codes! {
     ScopeMissing => "scope_missing", FORBIDDEN, Denied;
     ProjectNotGranted => "project_not_granted", FORBIDDEN, Denied;
     RoleNotAllowed => "role_not_allowed", FORBIDDEN, Denied;
+    WorkSessionRequired => "work_session_required", FORBIDDEN, Denied;
     NotFound => "not_found", NOT_FOUND, Failed;
     Conflict => "conflict", CONFLICT, Failed;
     IdempotencyKeyReused => "idempotency_key_reused", CONFLICT, Failed;
     InProgress => "in_progress", CONFLICT, Failed;
+    WorkSessionEnded => "work_session_ended", CONFLICT, Failed;
     ValidationFailed => "validation_failed", UNPROCESSABLE_ENTITY, Failed;
     FieldNotAllowed => "field_not_allowed", UNPROCESSABLE_ENTITY, Failed;
     RateLimited => "rate_limited", TOO_MANY_REQUESTS, Denied;

@@ -5,11 +5,14 @@
 //! 2. **arguments**: no NUL, no unbounded text;
 //! 3. **scope**: the tool's scope in at least one project;
 //! 4. **grant**, on the actual arguments (the project, or the card's project);
-//! 5. **idempotency** (writes): claim the key, or replay its stored result; then the
+//! 5. **reporting mode**: an owner in `required` mode needs an open work session
+//!    before its agents write (the session tools themselves excepted);
+//! 6. **idempotency** (writes): claim the key, or replay its stored result; then the
 //!    audit event is stored before the write runs;
-//! 6. **execute**: the tool's own code (Tasker reads directly, writes through the
+//! 7. **execute**: the tool's own code (Tasker reads directly, writes through the
 //!    TaskerWriter);
-//! 7. **audit**: exactly one event per call, written by [`Pipeline::audit`].
+//! 8. **audit**: exactly one event per call, written by [`Pipeline::audit`]; then the
+//!    WorkSessions actor is told of the call (in memory: no database write).
 //!
 //! One value, [`Call`], carries the call through every step.
 
@@ -24,8 +27,9 @@ use sha2::{Digest, Sha256};
 
 use crate::actors::rate_buckets::{CallKind, RateBuckets, Take, Taken};
 use crate::actors::token_sessions::Principal;
+use crate::actors::work_sessions::{Activity, HasOpen};
 use crate::app::AppState;
-use crate::model::Outcome;
+use crate::model::{Outcome, ReportingMode, Scope};
 use crate::service::Ctx;
 use crate::service::audit::{Subject, record};
 use crate::storage::idempotency::{self, Claim};
@@ -60,6 +64,15 @@ pub async fn run(
         // loudly, and refuse to hand out a result that has no audit trail.
         return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
     }
+    state.work_sessions.do_send(Activity {
+        agent_id: principal.agent_id,
+        owner_user_id: principal.owner_user_id,
+        tool: tool.name,
+        project: call.refs.project.clone(),
+        card: call.refs.card.clone(),
+        outcome,
+        at: storage::now(),
+    });
     result
 }
 
@@ -71,6 +84,7 @@ impl Pipeline<'_> {
         screen(call.tool.name, call.args())?;
         Allowed::for_tool(call.principal, call.tool)?;
         call.authorize().await?;
+        self.reporting_mode(call).await?;
         if call.tool.kind == CallKind::Write {
             let key = check_key(call.args().get("idempotency_key"))?;
             if let Some(replay) = self.claim(call, key).await? {
@@ -87,6 +101,23 @@ impl Pipeline<'_> {
             self.settle(call, &result).await;
         }
         result
+    }
+
+    /// In `required` mode a write needs an open work session (the session tools, which
+    /// open and close them, excepted). Reads always pass.
+    async fn reporting_mode(&self, call: &Call<'_>) -> Result<(), ToolError> {
+        let exempt = call.tool.kind == CallKind::Read || call.tool.scope == Scope::SessionReport;
+        if exempt || call.principal.reporting_mode != ReportingMode::Required {
+            return Ok(());
+        }
+        let open = self.0.work_sessions.send(HasOpen(call.principal.agent_id)).await.map_err(ToolError::internal)?;
+        if open.map_err(ToolError::internal)? {
+            return Ok(());
+        }
+        Err(ToolError::new(
+            ToolCode::WorkSessionRequired,
+            "This agent's owner requires a work session for every change: call start_work_session first (with your goal and the card), then retry this call.",
+        ))
     }
 
     /// Claims the call's key: `Some(result)` replays a completed call with the same

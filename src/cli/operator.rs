@@ -35,7 +35,7 @@ pub fn run(base: BaseSettings, command: Command) -> ExitCode {
     telemetry::init(&base.log);
     let result = actix_web::rt::System::new().block_on(async move {
         let db = open_database(&base, 2).await.map_err(Failure::Failed)?;
-        let services = Services { db: &db, sessions: None };
+        let services = Services { db: &db, sessions: None, work_sessions: None };
         let result = dispatch(&services, command).await;
         db.close();
         result
@@ -75,7 +75,14 @@ async fn owner(services: &Services<'_>, ctx: &Ctx, c: OwnerCommand) -> Result<()
             let owner = services
                 .upsert_owner(
                     ctx,
-                    OwnerProjection { user_id, display_name: name, status, codex_agents: !no_codex_agents },
+                    OwnerProjection {
+                        user_id,
+                        display_name: name,
+                        status,
+                        codex_agents: !no_codex_agents,
+                        client_id: None,
+                        reporting_mode: None,
+                    },
                 )
                 .await?;
             println!(

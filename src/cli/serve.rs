@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::actors::tasker_writer::WriterLimits;
 use crate::actors::token_sessions::{AuthLimits, Flush};
 use crate::app::{self, AppOptions};
-use crate::auth::InternalToken;
+use crate::auth::{InternalToken, InternalTokens};
 use crate::config::TaskerSetting;
 use crate::config::{self, InternalTokenSource, Mode, ServeSettings};
 use crate::http;
@@ -66,14 +66,20 @@ async fn tasker(settings: &ServeSettings, db: &Db) -> Result<(Arc<TaskerConfig>,
 }
 
 async fn serve(settings: ServeSettings) -> Result<(), String> {
-    let internal_token = match (&settings.internal_token, &settings.internal_token_source) {
-        (Some(t), _) => t.clone(),
+    let shared = match (&settings.internal_token, &settings.internal_token_source) {
+        (Some(t), _) => Some(t.clone()),
         (None, InternalTokenSource::Generated(path)) => {
             let token = generated_token_file(path)?;
             tracing::info!(path = %path.display(), "local mode: internal token is in this file (mode 0600)");
-            token
+            Some(token)
         }
-        (None, _) => return Err("no internal token configured".into()),
+        // Launcher and Tasker's backend each have their own token (validated).
+        (None, _) => None,
+    };
+    let internal_tokens = InternalTokens {
+        shared,
+        launcher: settings.launcher_token.clone(),
+        tasker_backend: settings.tasker_backend_token.clone(),
     };
 
     tasker_client::install_crypto_provider();
@@ -98,7 +104,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
     let public_url = config::public_url_for(settings.public_url.as_deref(), bound);
     let allowed_origins = config::allowed_origins(&public_url, bound, &settings.extra_origins);
     let options = AppOptions {
-        internal_token,
+        internal_tokens,
         public_url: public_url.clone(),
         allowed_origins,
         trust_forwarded_for: settings.trust_forwarded_for,
@@ -106,6 +112,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         auth: AuthLimits::default(),
         rate: settings.rate_limits,
         writer: WriterLimits::default(),
+        reporting: settings.reporting,
         janitor_every: std::time::Duration::from_secs(600),
     };
     let state = app::build(db.clone(), tasker, options);

@@ -129,6 +129,30 @@ pub struct ServeArgs {
     /// Seconds before a call to Tasker times out.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TIMEOUT_SECS")]
     pub tasker_timeout_secs: Option<String>,
+
+    /// Launcher's own internal token (optional): allowed the entitlement projection and
+    /// the admin reporting routes only. At least 32 characters.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_LAUNCHER_TOKEN", hide_env_values = true)]
+    pub launcher_token: Option<String>,
+    /// File holding Launcher's token.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_LAUNCHER_TOKEN_FILE")]
+    pub launcher_token_file: Option<PathBuf>,
+
+    /// Tasker's backend's own internal token (optional): allowed the owner lifecycle
+    /// and the per-owner reporting routes only. At least 32 characters.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_BACKEND_TOKEN", hide_env_values = true)]
+    pub tasker_backend_token: Option<String>,
+    /// File holding Tasker's backend's token.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_BACKEND_TOKEN_FILE")]
+    pub tasker_backend_token_file: Option<PathBuf>,
+
+    /// Seconds without a report or a tool call after which a work session is stale.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_REPORT_STALE_AFTER_SECS")]
+    pub report_stale_after_secs: Option<String>,
+
+    /// Seconds without a report or a tool call after which a work session is abandoned.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_REPORT_ABANDON_AFTER_SECS")]
+    pub report_abandon_after_secs: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

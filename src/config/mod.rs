@@ -133,6 +133,11 @@ pub struct ServeSettings {
     pub reference_tasker_bind: SocketAddr,
     pub tasker: TaskerSetting,
     pub tasker_timeout: std::time::Duration,
+    /// Launcher's and Tasker's backend's own internal tokens, when they are separate.
+    pub launcher_token: Option<InternalToken>,
+    pub tasker_backend_token: Option<InternalToken>,
+    /// When work sessions turn stale, then abandoned, without a report or a tool call.
+    pub reporting: crate::actors::work_sessions::ReportTimers,
     /// Accepted but worth saying once logging is up (never contains a secret).
     pub warnings: Vec<String>,
 }
@@ -245,7 +250,34 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
     };
 
     let mut warnings = Vec::new();
-    let (internal_token, internal_token_source) = internal_token(&mut p, &mut warnings, s, mode, &base.data_dir);
+    let launcher_token =
+        secret(&mut p, &mut warnings, mode, ("LAUNCHER_TOKEN", &s.launcher_token), &s.launcher_token_file);
+    let tasker_backend_token = secret(
+        &mut p,
+        &mut warnings,
+        mode,
+        ("TASKER_BACKEND_TOKEN", &s.tasker_backend_token),
+        &s.tasker_backend_token_file,
+    );
+    // With both callers given their own token, the shared one is optional.
+    let separate = launcher_token.is_some() && tasker_backend_token.is_some();
+    let (internal_token, internal_token_source) =
+        internal_token(&mut p, &mut warnings, s, mode, separate, &base.data_dir);
+    let tokens = [
+        ("INTERNAL_TOKEN", &internal_token),
+        ("LAUNCHER_TOKEN", &launcher_token),
+        ("TASKER_BACKEND_TOKEN", &tasker_backend_token),
+    ];
+    for (i, (a, ta)) in tokens.iter().enumerate() {
+        for (b, tb) in &tokens[i + 1..] {
+            if let (Some(ta), Some(tb)) = (ta, tb)
+                && ta.matches(tb.expose())
+            {
+                p.add(b, format!("is the same as {ENV_PREFIX}{a}"), "a different token for each caller");
+            }
+        }
+    }
+    let reporting = report_timers(&mut p, s);
 
     let max_body_bytes =
         positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
@@ -339,6 +371,9 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             reference_tasker_bind,
             tasker,
             tasker_timeout,
+            launcher_token,
+            tasker_backend_token,
+            reporting,
             warnings,
         })
     } else {
@@ -419,11 +454,80 @@ fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
     }
 }
 
+fn report_timers(p: &mut Problems, s: &ServeArgs) -> crate::actors::work_sessions::ReportTimers {
+    use crate::actors::work_sessions::ReportTimers;
+    let d = ReportTimers::default();
+    let secs = |p: &mut Problems, setting, raw: Option<&str>, default: std::time::Duration| {
+        std::time::Duration::from_secs(positive(p, setting, raw, default.as_secs() as usize, 10 * 365 * 86_400) as u64)
+    };
+    let stale_after = secs(p, "REPORT_STALE_AFTER_SECS", s.report_stale_after_secs.as_deref(), d.stale_after);
+    let abandon_after = secs(p, "REPORT_ABANDON_AFTER_SECS", s.report_abandon_after_secs.as_deref(), d.abandon_after);
+    if abandon_after <= stale_after {
+        p.add(
+            "REPORT_ABANDON_AFTER_SECS",
+            format!("{} is not after REPORT_STALE_AFTER_SECS ({})", abandon_after.as_secs(), stale_after.as_secs()),
+            "more seconds than REPORT_STALE_AFTER_SECS",
+        );
+    }
+    ReportTimers { stale_after, abandon_after }
+}
+
+/// An optional secret given as a value or as a file (never both), at least
+/// `INTERNAL_TOKEN_MIN_LEN` characters in production. Only its length is ever reported.
+fn secret(
+    p: &mut Problems,
+    warnings: &mut Vec<String>,
+    mode: Mode,
+    (setting, value): (&'static str, &Option<String>),
+    file: &Option<PathBuf>,
+) -> Option<InternalToken> {
+    let file_setting = match setting {
+        "LAUNCHER_TOKEN" => "LAUNCHER_TOKEN_FILE",
+        "TASKER_BACKEND_TOKEN" => "TASKER_BACKEND_TOKEN_FILE",
+        _ => "TOKEN_FILE",
+    };
+    let given = value.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let value = match (given, file) {
+        (Some(_), Some(_)) => {
+            p.add(setting, format!("is set together with {file_setting}"), "exactly one of the two");
+            return None;
+        }
+        (Some(v), None) => v.to_string(),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
+            Ok(_) => {
+                p.add(file_setting, format!("{} is empty", path.display()), "a file holding the token");
+                return None;
+            }
+            Err(e) => {
+                p.add(
+                    file_setting,
+                    format!("{} cannot be read ({e})", path.display()),
+                    "a readable file holding the token",
+                );
+                return None;
+            }
+        },
+        (None, None) => return None,
+    };
+    let chars = value.chars().count();
+    if chars < INTERNAL_TOKEN_MIN_LEN {
+        let problem = format!("is too weak ({chars} characters)");
+        if mode == Mode::Production {
+            p.add(setting, problem, format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"));
+            return None;
+        }
+        warnings.push(format!("{ENV_PREFIX}{setting} {problem}; accepted in local mode only, refused in production"));
+    }
+    Some(InternalToken::new(value))
+}
+
 fn internal_token(
     p: &mut Problems,
     warnings: &mut Vec<String>,
     s: &ServeArgs,
     mode: Mode,
+    separate_tokens: bool,
     data_dir: &Path,
 ) -> (Option<InternalToken>, InternalTokenSource) {
     let given = s.internal_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -447,11 +551,14 @@ fn internal_token(
         (None, None) if mode == Mode::Local => {
             return (None, InternalTokenSource::Generated(data_dir.join(INTERNAL_TOKEN_FILE)));
         }
+        (None, None) if separate_tokens => return (None, InternalTokenSource::Given),
         (None, None) => {
             p.add(
                 "INTERNAL_TOKEN",
                 "is not set (required in production mode)",
-                format!("a random secret of at least {INTERNAL_TOKEN_MIN_LEN} characters (or INTERNAL_TOKEN_FILE)"),
+                format!(
+                    "a random secret of at least {INTERNAL_TOKEN_MIN_LEN} characters (or INTERNAL_TOKEN_FILE, or both LAUNCHER_TOKEN and TASKER_BACKEND_TOKEN)"
+                ),
             );
             return (None, InternalTokenSource::Given);
         }

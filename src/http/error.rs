@@ -53,6 +53,8 @@ http_codes! {
     InvalidBody => "invalid_body", BAD_REQUEST;
     InvalidPath => "invalid_path", BAD_REQUEST;
     InvalidQuery => "invalid_query", BAD_REQUEST;
+    InvalidHeader => "invalid_header", BAD_REQUEST;
+    InternalTokenNotAllowed => "internal_token_not_allowed", FORBIDDEN;
     OriginNotAllowed => "origin_not_allowed", FORBIDDEN;
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;

@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::{ApiError, HttpCode};
 use super::request_context::{LoggedAgent, RequestId};
 use crate::actors::token_sessions::{Authenticate, Principal};
-use crate::auth::AgentToken;
+use crate::auth::{AgentToken, InternalRole};
 use crate::model::AuditActor;
 use crate::service::Ctx;
 
@@ -38,24 +38,76 @@ fn request_id(req: &HttpRequest) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
-/// A caller holding the internal token (Tasker's backend, Launcher). Carries the audit
-/// context for the request.
-pub struct InternalCaller(pub Ctx);
+/// The name of the admin a projection call is made for, recorded in the change history.
+pub const ADMIN_HEADER: &str = "x-nodedc-admin";
 
-impl FromRequest for InternalCaller {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
-            let presented = bearer(req)?;
-            if !state(req).internal_token.matches(presented) {
-                return Err(ApiError::new(HttpCode::InvalidInternalToken, "the internal token is not valid"));
+/// Checks an internal token and builds the audit context: the role it carries, and the
+/// admin the call names. `allowed` lists the roles this route accepts besides the
+/// shared token.
+fn internal(req: &HttpRequest, allowed: &[InternalRole]) -> Result<Ctx, ApiError> {
+    let presented = bearer(req)?;
+    let Some(role) = state(req).internal_tokens.role_of(presented) else {
+        return Err(ApiError::new(HttpCode::InvalidInternalToken, "the internal token is not valid"));
+    };
+    if role != InternalRole::Shared && !allowed.contains(&role) {
+        let whose = match role {
+            InternalRole::Launcher => {
+                "Launcher's token may call the entitlement projection and the admin reporting only"
             }
-            Ok(InternalCaller(Ctx::new(request_id(req), AuditActor::Internal)))
-        })())
+            _ => "Tasker's backend's token may call the owner lifecycle and the per-owner reporting only",
+        };
+        return Err(ApiError::new(HttpCode::InternalTokenNotAllowed, whose));
     }
+    let mut ctx = Ctx::new(request_id(req), AuditActor::Internal);
+    ctx.role = Some(role);
+    ctx.admin = admin_named(req)?;
+    Ok(ctx)
 }
+
+/// `X-NodeDC-Admin`: 1 to 200 printable characters, or absent.
+fn admin_named(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(raw) = req.headers().get(ADMIN_HEADER) else {
+        return Ok(None);
+    };
+    let name = raw.to_str().map(str::trim).unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        let msg = "`X-NodeDC-Admin` must name the admin in 1 to 200 printable characters";
+        return Err(ApiError::new(HttpCode::InvalidHeader, msg));
+    }
+    Ok(Some(name.to_string()))
+}
+
+macro_rules! internal_caller {
+    ($(#[$m:meta])* $name:ident, [$($role:ident),*]) => {
+        $(#[$m])*
+        pub struct $name(pub Ctx);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = std::future::Ready<Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                std::future::ready(internal(req, &[$(InternalRole::$role),*]).map($name))
+            }
+        }
+    };
+}
+
+internal_caller!(
+    /// Any internal caller (the shared token, Launcher's or Tasker's backend's).
+    InternalCaller,
+    [Launcher, TaskerBackend]
+);
+internal_caller!(
+    /// Launcher: the entitlement projection and the admin reporting.
+    LauncherCaller,
+    [Launcher]
+);
+internal_caller!(
+    /// Tasker's backend: the owner lifecycle and the per-owner reporting.
+    TaskerCaller,
+    [TaskerBackend]
+);
 
 /// A caller holding a valid agent token.
 pub struct AgentCaller {

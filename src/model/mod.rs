@@ -6,13 +6,15 @@ pub mod grant;
 pub mod owner;
 pub mod scope;
 pub mod token;
+pub mod work_session;
 
 pub use agent::{Agent, AgentStatus};
 pub use audit::{AuditActor, AuditRecord, Outcome};
 pub use grant::{Grant, ProjectIdentifier};
-pub use owner::{AccessDenial, Owner, OwnerAccess, OwnerStatus};
+pub use owner::{AccessDenial, Client, Owner, OwnerAccess, OwnerStatus, ReportingMode, Standing};
 pub use scope::{Scope, ScopeSet};
 pub use token::TokenInfo;
+pub use work_session::{SessionOutcome, SessionState, WorkSession};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -76,6 +78,16 @@ macro_rules! string_enum {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
                 s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($text),+] })
             }
         }
     };

@@ -9,12 +9,33 @@ string_enum!(
     OwnerStatus { Active => "active", Blocked => "blocked", Annulled => "annulled" }
 );
 
+string_enum!(
+    /// Whether an owner's agents must report work sessions: `voluntary` (the session
+    /// tools are there, nothing requires them) or `required` (a Tasker write needs an
+    /// open work session). It governs only what passes through the gateway.
+    ReportingMode { Voluntary => "voluntary", Required => "required" }
+);
+
 /// A Launcher user as projected into the gateway.
 #[derive(Debug, Clone, Serialize)]
 pub struct Owner {
     pub user_id: Uuid,
     pub display_name: String,
     pub status: OwnerStatus,
+    pub codex_agents: bool,
+    /// The enterprise client (organisation) the owner belongs to, if any.
+    pub client_id: Option<Uuid>,
+    pub reporting_mode: ReportingMode,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An enterprise client (organisation) as projected from Launcher: its own
+/// `codex_agents` switch covers every owner in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub id: Uuid,
+    pub display_name: String,
     pub codex_agents: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -27,6 +48,7 @@ string_enum!(
         OwnerBlocked => "owner_blocked",
         OwnerAnnulled => "owner_annulled",
         EntitlementMissing => "entitlement_missing",
+        ClientEntitlementMissing => "client_entitlement_missing",
     }
 );
 
@@ -39,6 +61,9 @@ impl AccessDenial {
             AccessDenial::OwnerBlocked => "the owner is blocked in Launcher",
             AccessDenial::OwnerAnnulled => "the owner's account has been annulled in Launcher",
             AccessDenial::EntitlementMissing => "the owner does not have the `codex_agents` entitlement",
+            AccessDenial::ClientEntitlementMissing => {
+                "the owner's client (organisation) does not have the `codex_agents` entitlement"
+            }
         }
     }
 }
@@ -53,20 +78,37 @@ pub struct OwnerAccess {
 }
 
 impl Owner {
-    pub fn denial(&self) -> Option<AccessDenial> {
-        access_denial(Some((self.status, self.codex_agents)))
+    /// The owner's standing, given its client's entitlement (`None`: no client).
+    pub fn standing(&self, client_codex_agents: Option<bool>) -> Standing {
+        Standing { status: self.status, codex_agents: self.codex_agents, client_codex_agents }
     }
 }
 
-/// One rule for every place that decides access: status first, then entitlement.
-pub fn access_denial(owner: Option<(OwnerStatus, bool)>) -> Option<AccessDenial> {
-    match owner {
-        None => Some(AccessDenial::OwnerUnknown),
-        Some((OwnerStatus::Blocked, _)) => Some(AccessDenial::OwnerBlocked),
-        Some((OwnerStatus::Annulled, _)) => Some(AccessDenial::OwnerAnnulled),
-        Some((OwnerStatus::Active, false)) => Some(AccessDenial::EntitlementMissing),
-        Some((OwnerStatus::Active, true)) => None,
+/// What access depends on: the owner's status and entitlement, and its client's
+/// entitlement when it belongs to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub status: OwnerStatus,
+    pub codex_agents: bool,
+    /// `None`: the owner belongs to no client.
+    pub client_codex_agents: Option<bool>,
+}
+
+/// One rule for every place that decides access: status first, then the owner's
+/// entitlement, then its client's.
+pub fn access_denial(owner: Option<Standing>) -> Option<AccessDenial> {
+    let Some(s) = owner else {
+        return Some(AccessDenial::OwnerUnknown);
+    };
+    match s.status {
+        OwnerStatus::Blocked => return Some(AccessDenial::OwnerBlocked),
+        OwnerStatus::Annulled => return Some(AccessDenial::OwnerAnnulled),
+        OwnerStatus::Active => {}
     }
+    if !s.codex_agents {
+        return Some(AccessDenial::EntitlementMissing);
+    }
+    (s.client_codex_agents == Some(false)).then_some(AccessDenial::ClientEntitlementMissing)
 }
 
 impl OwnerAccess {

@@ -7,6 +7,7 @@
 pub mod agents;
 pub mod audit;
 pub mod owners;
+pub mod reporting;
 pub mod tokens;
 
 use std::time::Instant;
@@ -16,6 +17,8 @@ use actix_web::http::StatusCode;
 use uuid::Uuid;
 
 use crate::actors::TokenSessions;
+use crate::actors::work_sessions::WorkSessions;
+use crate::auth::InternalRole;
 use crate::auth::hash::HashError;
 use crate::model::{AccessDenial, AuditActor};
 use crate::storage::{Db, StorageError};
@@ -27,11 +30,26 @@ pub struct Ctx {
     pub actor: AuditActor,
     pub token_id: Option<Uuid>,
     pub started: Instant,
+    /// For internal callers: which token they presented.
+    pub role: Option<InternalRole>,
+    /// The admin a projection call names (`X-NodeDC-Admin`), for the change history.
+    pub admin: Option<String>,
 }
 
 impl Ctx {
     pub fn new(request_id: impl Into<String>, actor: AuditActor) -> Self {
-        Self { request_id: request_id.into(), actor, token_id: None, started: Instant::now() }
+        Self { request_id: request_id.into(), actor, token_id: None, started: Instant::now(), role: None, admin: None }
+    }
+
+    /// Who made a change, as the change history records it: `launcher`, `tasker`
+    /// (Tasker's backend with its own token), `operator`, or `launcher` for the shared
+    /// internal token (its historical meaning).
+    pub fn source(&self) -> &'static str {
+        match (self.actor, self.role) {
+            (AuditActor::Operator, _) => "operator",
+            (_, Some(InternalRole::TaskerBackend)) => "tasker",
+            _ => "launcher",
+        }
     }
 
     pub fn operator() -> Self {
@@ -55,24 +73,33 @@ pub enum Within {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
     Owner,
+    Client,
     Agent,
     Token,
+    WorkSession,
 }
 
 impl Entity {
+    pub const ALL: &'static [Entity] =
+        &[Entity::Owner, Entity::Client, Entity::Agent, Entity::Token, Entity::WorkSession];
+
     pub fn code(self) -> &'static str {
         match self {
             Entity::Owner => "owner_not_found",
+            Entity::Client => "client_not_found",
             Entity::Agent => "agent_not_found",
             Entity::Token => "token_not_found",
+            Entity::WorkSession => "work_session_not_found",
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             Entity::Owner => "owner",
+            Entity::Client => "client",
             Entity::Agent => "agent",
             Entity::Token => "token",
+            Entity::WorkSession => "work session",
         }
     }
 }
@@ -85,6 +112,7 @@ pub enum Refusal {
     InvalidScopes,
     TooManyGrants,
     DuplicateGrant,
+    UnknownClient,
     AgentRevoked,
     AgentNameTaken,
 }
@@ -96,6 +124,7 @@ impl Refusal {
         Refusal::InvalidScopes,
         Refusal::TooManyGrants,
         Refusal::DuplicateGrant,
+        Refusal::UnknownClient,
         Refusal::AgentRevoked,
         Refusal::AgentNameTaken,
     ];
@@ -107,6 +136,7 @@ impl Refusal {
             Refusal::InvalidScopes => "invalid_scopes",
             Refusal::TooManyGrants => "too_many_grants",
             Refusal::DuplicateGrant => "duplicate_grant",
+            Refusal::UnknownClient => "unknown_client",
             Refusal::AgentRevoked => "agent_revoked",
             Refusal::AgentNameTaken => "agent_name_taken",
         }
@@ -119,7 +149,8 @@ impl Refusal {
             | Refusal::InvalidExpiry
             | Refusal::InvalidScopes
             | Refusal::TooManyGrants
-            | Refusal::DuplicateGrant => StatusCode::UNPROCESSABLE_ENTITY,
+            | Refusal::DuplicateGrant
+            | Refusal::UnknownClient => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::AgentRevoked | Refusal::AgentNameTaken => StatusCode::CONFLICT,
         }
     }
@@ -175,6 +206,8 @@ pub struct Services<'a> {
     /// still refuses revoked tokens on the next request because liveness is read from
     /// the database on every request.
     pub sessions: Option<&'a Addr<TokenSessions>>,
+    /// Absent in the operator CLI (reports there read what is stored).
+    pub work_sessions: Option<&'a Addr<WorkSessions>>,
 }
 
 /// Text fields: trimmed, bounded, no control characters.

@@ -1,149 +1,248 @@
-//! The Launcher entitlement projection: owners, their status and `codex_agents`.
+//! The Launcher entitlement projection: owners (status, `codex_agents`, client,
+//! reporting mode) and clients (their own `codex_agents`). Every changed field is kept
+//! in a change history naming the caller and the admin who made it.
 
 use uuid::Uuid;
 
 use super::audit::{self, Subject};
-use super::{Ctx, Entity, ServiceError, Services, clean_text};
+use super::{Ctx, Entity, Refusal, ServiceError, Services, clean_text};
 use crate::actors::token_sessions::InvalidateOwner;
-use crate::model::{Owner, OwnerAccess, OwnerStatus};
-use crate::storage::owners::{OwnerChange, OwnerChangeRecord};
-use crate::storage::{self};
+use crate::model::{Client, Owner, OwnerAccess, OwnerStatus, ReportingMode};
+use crate::storage::owners::{Change, ChangeRecord};
+use crate::storage::{self, DbConn};
 
-/// What Launcher (or an operator) says about an owner.
+/// What Launcher (or an operator) says about an owner. `None` leaves a field as it is
+/// (a new owner gets no client and the voluntary mode).
 #[derive(Debug, Clone)]
 pub struct OwnerProjection {
     pub user_id: Uuid,
     pub display_name: String,
     pub status: OwnerStatus,
     pub codex_agents: bool,
+    /// `Some(None)` takes the owner out of its client.
+    pub client_id: Option<Option<Uuid>>,
+    pub reporting_mode: Option<ReportingMode>,
+}
+
+/// What Launcher says about a client.
+#[derive(Debug, Clone)]
+pub struct ClientProjection {
+    pub id: Uuid,
+    pub display_name: String,
+    pub codex_agents: bool,
 }
 
 impl Services<'_> {
-    /// Creates or updates an owner. Each changed field is kept in the owner's change
-    /// history; losing access drops the owner's cached tokens at once.
+    /// Creates or updates an owner. Losing access drops the owner's cached tokens at
+    /// once (liveness is also read on every request).
     pub async fn upsert_owner(&self, ctx: &Ctx, p: OwnerProjection) -> Result<Owner, ServiceError> {
-        let subject = Subject::owner(p.user_id);
         let change = async {
             let display_name = clean_text("display_name", &p.display_name, 1, 200)?;
-            let ctx2 = ctx.clone();
-            let source = source_of(ctx);
-            // Two first upserts of one owner may race to insert it; the loser finds the
-            // row on its second try and updates it.
-            let mut attempt = 0;
-            let owner = loop {
-                let (p, display_name, ctx2) = (p.clone(), display_name.clone(), ctx2.clone());
-                let result = self.db.write(move |conn| apply_projection(conn, &p, &display_name, &ctx2, source)).await;
-                match result {
-                    Err(ServiceError::Storage(e)) if e.is_unique_violation() && attempt == 0 => attempt += 1,
-                    other => break other?,
-                }
-            };
-            if owner.denial().is_some()
-                && let Some(sessions) = self.sessions
-            {
-                // Liveness is also read per request; this drops cached entries now.
-                let _ = sessions.send(InvalidateOwner(owner.user_id)).await;
-            }
+            let p = OwnerProjection { display_name, ..p };
+            let owner = self.retry_first_insert(ctx, move |conn, ctx| apply_owner(conn, &p, ctx)).await?;
+            self.drop_cached_if_denied(owner.user_id).await?;
             Ok(owner)
         };
-        audit::audited(self.db, ctx, "owner.upsert", subject, change).await
+        audit::audited(self.db, ctx, "owner.upsert", Subject::owner(p.user_id), change).await
+    }
+
+    /// Creates or updates a client. Turning its `codex_agents` off refuses every agent
+    /// of every owner in it on their next request.
+    pub async fn upsert_client(&self, ctx: &Ctx, p: ClientProjection) -> Result<Client, ServiceError> {
+        let change = async {
+            let display_name = clean_text("display_name", &p.display_name, 1, 200)?;
+            let p = ClientProjection { display_name, ..p };
+            let client = self.retry_first_insert(ctx, move |conn, ctx| apply_client(conn, &p, ctx)).await?;
+            if !client.codex_agents {
+                let id = client.id;
+                for owner in self.db.run(move |c| storage::owners::of_client(c, id)).await? {
+                    self.drop_cached_if_denied(owner).await?;
+                }
+            }
+            Ok(client)
+        };
+        audit::audited(self.db, ctx, "client.upsert", Subject::default(), change).await
+    }
+
+    /// Sets an owner's reporting mode (the owner lifecycle API); it applies to the
+    /// owner's agents' next call.
+    pub async fn set_reporting_mode(&self, ctx: &Ctx, owner: Uuid, mode: ReportingMode) -> Result<Owner, ServiceError> {
+        let change = async {
+            let ctx2 = ctx.clone();
+            self.db
+                .write(move |conn| {
+                    let mut o = storage::owners::find(conn, owner)?.ok_or(ServiceError::NotFound(Entity::Owner))?;
+                    let old = o.reporting_mode;
+                    o.reporting_mode = mode;
+                    o.updated_at = storage::now().and_utc();
+                    if old != mode {
+                        storage::owners::update(conn, &o)?;
+                        let change = history(&ctx2, "reporting_mode", Some(old.to_string()), mode.to_string());
+                        storage::owners::record_change(conn, owner, change)?;
+                    }
+                    audit::allowed(conn, &ctx2, "owner.reporting_mode", Subject::owner(owner))?;
+                    Ok(o)
+                })
+                .await
+        };
+        audit::audited(self.db, ctx, "owner.reporting_mode", Subject::owner(owner), change).await
+    }
+
+    /// Two first projections of one owner or client may race to insert it; the loser
+    /// finds the row on its second try and updates it.
+    async fn retry_first_insert<T: Send + 'static>(
+        &self,
+        ctx: &Ctx,
+        apply: impl Fn(&mut DbConn, &Ctx) -> Result<T, ServiceError> + Send + Clone + 'static,
+    ) -> Result<T, ServiceError> {
+        let mut attempt = 0;
+        loop {
+            let (apply, ctx) = (apply.clone(), ctx.clone());
+            match self.db.write(move |conn| apply(conn, &ctx)).await {
+                Err(ServiceError::Storage(e)) if e.is_unique_violation() && attempt == 0 => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn drop_cached_if_denied(&self, owner: Uuid) -> Result<(), ServiceError> {
+        if self.owner_access(owner).await?.allowed {
+            return Ok(());
+        }
+        if let Some(sessions) = self.sessions {
+            let _ = sessions.send(InvalidateOwner(owner)).await;
+        }
+        Ok(())
     }
 
     pub async fn owner(&self, user_id: Uuid) -> Result<Owner, ServiceError> {
         self.db.run(move |c| storage::owners::find(c, user_id)).await?.ok_or(ServiceError::NotFound(Entity::Owner))
     }
 
-    /// May this owner use Codex agents? An owner never projected is refused as unknown.
+    pub async fn client(&self, id: Uuid) -> Result<Client, ServiceError> {
+        self.db.run(move |c| storage::clients::find(c, id)).await?.ok_or(ServiceError::NotFound(Entity::Client))
+    }
+
+    /// May this owner use Codex agents? An owner never projected is refused as unknown;
+    /// an owner in a client that has `codex_agents` off is refused too.
     pub async fn owner_access(&self, user_id: Uuid) -> Result<OwnerAccess, ServiceError> {
-        let owner = self.db.run(move |c| storage::owners::find(c, user_id)).await?;
-        let denial = match owner {
-            Some(o) => o.denial(),
-            None => Some(crate::model::AccessDenial::OwnerUnknown),
-        };
+        let found = self.db.run(move |c| storage::owners::find_with_standing(c, user_id)).await?;
+        let denial = crate::model::owner::access_denial(found.map(|(_, standing)| standing));
         Ok(OwnerAccess::new(user_id, denial))
     }
 
-    pub async fn owner_changes(&self, user_id: Uuid, limit: i64) -> Result<Vec<OwnerChangeRecord>, ServiceError> {
+    pub async fn owner_changes(&self, user_id: Uuid, limit: i64) -> Result<Vec<ChangeRecord>, ServiceError> {
         Ok(self.db.run(move |c| storage::owners::list_changes(c, user_id, limit)).await?)
+    }
+
+    pub async fn client_changes(&self, id: Uuid, limit: i64) -> Result<Vec<ChangeRecord>, ServiceError> {
+        Ok(self.db.run(move |c| storage::clients::list_changes(c, id, limit)).await?)
     }
 }
 
-/// Writes one projection: the owner row, a history row per changed field, the audit
-/// event. Runs inside the caller's write transaction.
-fn apply_projection(
-    conn: &mut storage::DbConn,
-    p: &OwnerProjection,
-    display_name: &str,
-    ctx: &Ctx,
-    source: &str,
-) -> Result<Owner, ServiceError> {
-    let now = storage::now();
+/// Writes one owner projection: the owner row, a history row per changed field, the
+/// audit event. Runs inside the caller's write transaction.
+fn apply_owner(conn: &mut DbConn, p: &OwnerProjection, ctx: &Ctx) -> Result<Owner, ServiceError> {
+    let now = storage::now().and_utc();
     let before = storage::owners::find(conn, p.user_id)?;
-    let mut changes: Vec<(&str, Option<String>, String)> = Vec::new();
-    match &before {
-        None => {
-            storage::owners::insert(
-                conn,
-                &Owner {
-                    user_id: p.user_id,
-                    display_name: display_name.to_string(),
-                    status: p.status,
-                    codex_agents: p.codex_agents,
-                    created_at: now.and_utc(),
-                    updated_at: now.and_utc(),
-                },
-            )?;
-            changes.push(("display_name", None, display_name.to_string()));
-            changes.push(("status", None, p.status.to_string()));
-            changes.push(("codex_agents", None, p.codex_agents.to_string()));
-        }
-        Some(b) => {
-            if b.display_name != display_name {
-                changes.push(("display_name", Some(b.display_name.to_string()), display_name.to_string()));
-            }
-            if b.status != p.status {
-                changes.push(("status", Some(b.status.to_string()), p.status.to_string()));
-            }
-            if b.codex_agents != p.codex_agents {
-                changes.push(("codex_agents", Some(b.codex_agents.to_string()), p.codex_agents.to_string()));
-            }
-            if !changes.is_empty() {
-                storage::owners::update(conn, p.user_id, display_name, p.status, p.codex_agents, now)?;
-            }
-        }
+    let client_id = match p.client_id {
+        Some(id) => id,
+        None => before.as_ref().and_then(|b| b.client_id),
+    };
+    if let Some(id) = client_id
+        && before.as_ref().and_then(|b| b.client_id) != Some(id)
+        && storage::clients::find(conn, id)?.is_none()
+    {
+        let msg = format!("client {id} is unknown: project it (PUT /api/internal/v1/clients/{id}) before its owners");
+        return Err(ServiceError::refused(Refusal::UnknownClient, msg));
     }
-    for (field, old_value, new_value) in changes {
-        storage::owners::record_change(
-            conn,
-            OwnerChange {
-                owner_user_id: p.user_id,
-                changed_at: now,
-                request_id: &ctx.request_id,
-                source,
-                field,
-                old_value,
-                new_value,
-            },
-        )?;
+    let owner = Owner {
+        user_id: p.user_id,
+        display_name: p.display_name.clone(),
+        status: p.status,
+        codex_agents: p.codex_agents,
+        client_id,
+        reporting_mode: p
+            .reporting_mode
+            .or(before.as_ref().map(|b| b.reporting_mode))
+            .unwrap_or(ReportingMode::Voluntary),
+        created_at: before.as_ref().map_or(now, |b| b.created_at),
+        updated_at: now,
+    };
+    let opt = |v: Option<Uuid>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+    let fields = [
+        ("display_name", before.as_ref().map(|b| b.display_name.clone()), owner.display_name.clone()),
+        ("status", before.as_ref().map(|b| b.status.to_string()), owner.status.to_string()),
+        ("codex_agents", before.as_ref().map(|b| b.codex_agents.to_string()), owner.codex_agents.to_string()),
+        ("client_id", before.as_ref().map(|b| opt(b.client_id)), opt(owner.client_id)),
+        ("reporting_mode", before.as_ref().map(|b| b.reporting_mode.to_string()), owner.reporting_mode.to_string()),
+    ];
+    let changed: Vec<_> = fields.into_iter().filter(|(_, old, new)| old.as_ref() != Some(new)).collect();
+    match &before {
+        None => storage::owners::insert(conn, &owner)?,
+        Some(_) if !changed.is_empty() => storage::owners::update(conn, &owner)?,
+        Some(_) => {}
+    }
+    for (field, old, new) in changed {
+        // A new owner's defaults (no client, the voluntary mode) are not worth a line.
+        let defaulted = match field {
+            "client_id" => owner.client_id.is_none(),
+            "reporting_mode" => p.reporting_mode.is_none(),
+            _ => false,
+        };
+        if before.is_none() && defaulted {
+            continue;
+        }
+        storage::owners::record_change(conn, owner.user_id, history(ctx, field, old, new))?;
     }
     audit::allowed(conn, ctx, "owner.upsert", Subject::owner(p.user_id))?;
     storage::owners::find(conn, p.user_id)?.ok_or(ServiceError::NotFound(Entity::Owner))
 }
 
-fn source_of(ctx: &Ctx) -> &'static str {
-    match ctx.actor {
-        crate::model::AuditActor::Operator => "operator",
-        _ => "launcher",
+/// Writes one client projection, its history and audit event.
+fn apply_client(conn: &mut DbConn, p: &ClientProjection, ctx: &Ctx) -> Result<Client, ServiceError> {
+    let now = storage::now().and_utc();
+    let before = storage::clients::find(conn, p.id)?;
+    let client = Client {
+        id: p.id,
+        display_name: p.display_name.clone(),
+        codex_agents: p.codex_agents,
+        created_at: before.as_ref().map_or(now, |b| b.created_at),
+        updated_at: now,
+    };
+    let fields = [
+        ("display_name", before.as_ref().map(|b| b.display_name.clone()), client.display_name.clone()),
+        ("codex_agents", before.as_ref().map(|b| b.codex_agents.to_string()), client.codex_agents.to_string()),
+    ];
+    let changed: Vec<_> = fields.into_iter().filter(|(_, old, new)| old.as_ref() != Some(new)).collect();
+    match &before {
+        None => storage::clients::insert(conn, &client)?,
+        Some(_) if !changed.is_empty() => storage::clients::update(conn, &client)?,
+        Some(_) => {}
+    }
+    for (field, old, new) in changed {
+        storage::clients::record_change(conn, client.id, history(ctx, field, old, new))?;
+    }
+    audit::allowed(conn, ctx, "client.upsert", Subject::default())?;
+    storage::clients::find(conn, p.id)?.ok_or(ServiceError::NotFound(Entity::Client))
+}
+
+fn history<'a>(ctx: &'a Ctx, field: &'a str, old_value: Option<String>, new_value: String) -> Change<'a> {
+    Change {
+        changed_at: storage::now(),
+        request_id: &ctx.request_id,
+        source: ctx.source(),
+        changed_by: ctx.admin.as_deref(),
+        field,
+        old_value,
+        new_value,
     }
 }
 
 /// The owner's access, checked inside a transaction before an agent or token is made.
-pub(crate) fn require_access(conn: &mut storage::DbConn, owner: Uuid) -> Result<(), ServiceError> {
-    let denial = match storage::owners::find(conn, owner)? {
-        Some(o) => o.denial(),
-        None => Some(crate::model::AccessDenial::OwnerUnknown),
-    };
-    match denial {
+pub(crate) fn require_access(conn: &mut DbConn, owner: Uuid) -> Result<(), ServiceError> {
+    let standing = storage::owners::find_with_standing(conn, owner)?.map(|(_, s)| s);
+    match crate::model::owner::access_denial(standing) {
         Some(d) => Err(ServiceError::AccessDenied(d)),
         None => Ok(()),
     }

@@ -2,9 +2,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::page::Cursor;
 use super::schema::audit_events;
 use super::{DbConn, StorageError, stored_uuid};
-use crate::model::{AuditRecord, utc};
+use crate::model::{AuditRecord, Outcome, utc};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -51,16 +52,29 @@ pub fn insert(conn: &mut DbConn, e: &AuditRecord) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Filters for reading the audit trail, newest first.
+/// Filters for reading the audit trail, newest first; `after` continues a page.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     pub owner_user_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
     pub request_id: Option<String>,
+    /// Owners of this client only.
+    pub client_id: Option<Uuid>,
+    /// A project identifier (as the events name it).
+    pub project: Option<String>,
+    /// The action: a tool name, or a lifecycle action such as `agent.create`.
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub error_code: Option<String>,
+    /// From (inclusive) and until (exclusive).
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub after: Option<Cursor>,
     pub limit: i64,
 }
 
 pub fn list(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRecord>, StorageError> {
+    use super::schema::owners;
     let mut q = audit_events::table.select(AuditRow::as_select()).into_boxed();
     if let Some(o) = f.owner_user_id {
         q = q.filter(audit_events::owner_user_id.eq(o.to_string()));
@@ -70,6 +84,36 @@ pub fn list(conn: &mut DbConn, f: &AuditFilter) -> Result<Vec<AuditRecord>, Stor
     }
     if let Some(r) = &f.request_id {
         q = q.filter(audit_events::request_id.eq(r.clone()));
+    }
+    if let Some(c) = f.client_id {
+        let owners = owners::table.filter(owners::client_id.eq(c.to_string())).select(owners::user_id.nullable());
+        q = q.filter(audit_events::owner_user_id.eq_any(owners));
+    }
+    if let Some(p) = &f.project {
+        q = q.filter(audit_events::project_ref.eq(p.clone()));
+    }
+    if let Some(a) = &f.action {
+        q = q.filter(audit_events::action.eq(a.clone()));
+    }
+    if let Some(o) = f.outcome {
+        q = q.filter(audit_events::outcome.eq(o.as_str()));
+    }
+    if let Some(e) = &f.error_code {
+        q = q.filter(audit_events::error_code.eq(e.clone()));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(audit_events::occurred_at.ge(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(audit_events::occurred_at.lt(t));
+    }
+    if let Some(c) = &f.after {
+        // Written so that the time condition alone bounds the index scan.
+        q = q.filter(
+            audit_events::occurred_at
+                .le(c.at)
+                .and(audit_events::occurred_at.lt(c.at).or(audit_events::id.lt(c.id.clone()))),
+        );
     }
     q.order((audit_events::occurred_at.desc(), audit_events::id.desc()))
         .limit(f.limit)
@@ -117,4 +161,9 @@ pub fn finish(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Where the page that ends with `e` continues.
+pub fn cursor_of(e: &AuditRecord) -> Cursor {
+    Cursor { at: e.occurred_at.naive_utc(), id: e.id.to_string() }
 }

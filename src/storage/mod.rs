@@ -6,13 +6,18 @@ pub mod migrations;
 mod pool;
 pub mod schema;
 
+pub mod activity;
 pub mod agents;
 pub mod audit;
+pub mod clients;
 pub mod grants;
 pub mod idempotency;
 pub mod mcp_sessions;
 pub mod owners;
+pub mod page;
+pub mod reporting;
 pub mod tokens;
+pub mod work_sessions;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,32 @@ diesel::table! {
         codex_agents -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        client_id -> Nullable<Text>,
+        reporting_mode -> Text,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        display_name -> Text,
+        codex_agents -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_changes (id) {
+        id -> Text,
+        client_id -> Text,
+        changed_at -> Timestamp,
+        request_id -> Text,
+        source -> Text,
+        changed_by -> Nullable<Text>,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Text,
     }
 }
 
@@ -22,6 +48,7 @@ diesel::table! {
         field -> Text,
         old_value -> Nullable<Text>,
         new_value -> Text,
+        changed_by -> Nullable<Text>,
     }
 }
 
@@ -38,6 +65,9 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         read_per_minute -> Nullable<Integer>,
         write_per_minute -> Nullable<Integer>,
+        last_activity_at -> Nullable<Timestamp>,
+        last_tool -> Nullable<Text>,
+        last_card -> Nullable<Text>,
     }
 }
 
@@ -106,7 +136,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_sessions (id) {
+        id -> Text,
+        agent_id -> Text,
+        owner_user_id -> Text,
+        goal -> Text,
+        state -> Text,
+        card -> Nullable<Text>,
+        last_status -> Nullable<Text>,
+        started_at -> Timestamp,
+        last_report_at -> Timestamp,
+        last_activity_at -> Timestamp,
+        stale_since -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        summary -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    work_session_events (id) {
+        id -> Text,
+        session_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        card -> Nullable<Text>,
+        text -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    activity_hourly (hour_start, agent_id, project_ref, tool, outcome) {
+        hour_start -> Timestamp,
+        agent_id -> Text,
+        owner_user_id -> Text,
+        project_ref -> Text,
+        tool -> Text,
+        outcome -> Text,
+        calls -> BigInt,
+    }
+}
+
 diesel::joinable!(agents -> owners (owner_user_id));
+diesel::joinable!(owners -> clients (client_id));
+diesel::joinable!(client_changes -> clients (client_id));
+diesel::joinable!(work_sessions -> agents (agent_id));
+diesel::joinable!(work_session_events -> work_sessions (session_id));
 diesel::joinable!(mcp_sessions -> agent_tokens (token_id));
 diesel::joinable!(agent_tokens -> agents (agent_id));
 diesel::joinable!(agent_grants -> agents (agent_id));
@@ -114,6 +191,11 @@ diesel::joinable!(owner_changes -> owners (owner_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     owners,
+    clients,
+    client_changes,
+    work_sessions,
+    work_session_events,
+    activity_hourly,
     owner_changes,
     agents,
     agent_tokens,

@@ -2,9 +2,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{agent_tokens, agents, owners};
+use super::schema::{agent_tokens, agents, clients, owners};
 use super::{DbConn, StorageError, stored_uuid};
-use crate::model::{AgentStatus, OwnerStatus, TokenInfo, utc};
+use crate::model::{AgentStatus, ReportingMode, Standing, TokenInfo, utc};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = agent_tokens)]
@@ -104,8 +104,10 @@ pub struct TokenAuthRecord {
     pub agent_name: String,
     pub agent_status: AgentStatus,
     pub owner_user_id: Uuid,
-    pub owner_status: OwnerStatus,
-    pub owner_codex_agents: bool,
+    /// The owner's status and entitlements (its client's included), read now.
+    pub standing: Standing,
+    pub client_id: Option<Uuid>,
+    pub reporting_mode: ReportingMode,
     /// The agent's own rate budgets, if it has them.
     pub read_per_minute: Option<u32>,
     pub write_per_minute: Option<u32>,
@@ -126,11 +128,14 @@ struct AuthRow {
     owner_user_id: String,
     owner_status: String,
     codex_agents: bool,
+    client_id: Option<String>,
+    reporting_mode: String,
+    client_codex_agents: Option<bool>,
 }
 
 pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
     let row: Option<AuthRow> = agent_tokens::table
-        .inner_join(agents::table.inner_join(owners::table))
+        .inner_join(agents::table.inner_join(owners::table.left_join(clients::table)))
         .filter(agent_tokens::id.eq(token_id.to_string()))
         .select((
             agent_tokens::id,
@@ -145,6 +150,9 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
             owners::user_id,
             owners::status,
             owners::codex_agents,
+            owners::client_id,
+            owners::reporting_mode,
+            clients::codex_agents.nullable(),
         ))
         .first(conn)
         .optional()?;
@@ -160,8 +168,14 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
         agent_name: r.agent_name,
         agent_status: r.agent_status.parse().map_err(StorageError::corrupt)?,
         owner_user_id: stored_uuid(&r.owner_user_id)?,
-        owner_status: r.owner_status.parse().map_err(StorageError::corrupt)?,
-        owner_codex_agents: r.codex_agents,
+        standing: Standing {
+            status: r.owner_status.parse().map_err(StorageError::corrupt)?,
+            codex_agents: r.codex_agents,
+            // A client that names no row is treated as disabled (fail closed).
+            client_codex_agents: r.client_id.as_ref().map(|_| r.client_codex_agents.unwrap_or(false)),
+        },
+        client_id: r.client_id.as_deref().map(stored_uuid).transpose()?,
+        reporting_mode: r.reporting_mode.parse().map_err(StorageError::corrupt)?,
         read_per_minute: r.read_per_minute.map(|n| n.max(0) as u32),
         write_per_minute: r.write_per_minute.map(|n| n.max(0) as u32),
     }))

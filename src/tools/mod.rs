@@ -15,12 +15,15 @@ pub mod add_comment;
 pub mod add_project_member;
 pub mod assign_issue;
 pub mod create_issue;
+pub mod finish_work_session;
 pub mod get_issue;
 pub mod get_project_context;
 pub mod list_projects;
 pub mod move_issue;
+pub mod report_progress;
 pub mod search_issues;
 pub mod set_issue_labels;
+pub mod start_work_session;
 pub mod update_issue;
 pub mod update_structured_blocks;
 
@@ -168,6 +171,9 @@ static CATALOGUE: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
         ToolDef::of::<assign_issue::AssignIssue>(),
         ToolDef::of::<update_structured_blocks::UpdateStructuredBlocks>(),
         ToolDef::of::<add_project_member::AddProjectMember>(),
+        ToolDef::of::<start_work_session::StartWorkSession>(),
+        ToolDef::of::<report_progress::ReportProgress>(),
+        ToolDef::of::<finish_work_session::FinishWorkSession>(),
     ]
 });
 

@@ -14,6 +14,7 @@ mod mcp;
 mod mcp_clients;
 mod owner_api;
 mod reference_tasker;
+mod reporting;
 mod schemas;
 mod storage;
 mod tasker_client;

@@ -78,11 +78,7 @@ async fn every_error_code_has_a_stable_shape() {
     for &code in HttpCode::ALL {
         http_errors.insert(code.as_str().into(), rest_shape(ApiError::new(code, "What happened.")).await);
     }
-    let mut service = vec![
-        ServiceError::NotFound(Entity::Owner),
-        ServiceError::NotFound(Entity::Agent),
-        ServiceError::NotFound(Entity::Token),
-    ];
+    let mut service: Vec<ServiceError> = Entity::ALL.iter().map(|e| ServiceError::NotFound(*e)).collect();
     service.extend(AccessDenial::ALL.iter().map(|d| ServiceError::AccessDenied(*d)));
     service.extend(Refusal::ALL.iter().map(|r| ServiceError::refused(*r, "What was refused.")));
     for e in service {

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use nodedc_agent_gateway::model::{Owner, OwnerStatus};
+use nodedc_agent_gateway::model::{Owner, OwnerStatus, ReportingMode};
 use nodedc_agent_gateway::reference_tasker;
 use nodedc_agent_gateway::storage::idempotency::{self, Claim};
 use nodedc_agent_gateway::storage::migrations::SchemaStatus;
@@ -93,6 +93,8 @@ fn owner(i: usize) -> Owner {
         display_name: format!("owner {i}"),
         status: OwnerStatus::Active,
         codex_agents: true,
+        client_id: None,
+        reporting_mode: ReportingMode::Voluntary,
         created_at: now,
         updated_at: now,
     }

@@ -520,6 +520,8 @@ async fn insert_agent(db: &Db, agent: Uuid) {
         display_name: "o".into(),
         status: OwnerStatus::Active,
         codex_agents: true,
+        client_id: None,
+        reporting_mode: ReportingMode::Voluntary,
         created_at: now,
         updated_at: now,
     };

@@ -80,7 +80,7 @@ fn liveness_error(r: &TokenAuthRecord, now: chrono::DateTime<Utc>) -> Option<Aut
     if r.agent_status != AgentStatus::Active {
         return Some(AuthError::AgentRevoked);
     }
-    if let Some(denial) = access_denial(Some((r.owner_status, r.owner_codex_agents))) {
+    if let Some(denial) = access_denial(Some(r.standing)) {
         return Some(AuthError::OwnerDenied(denial));
     }
     if r.revoked {
@@ -114,6 +114,8 @@ impl TokenSessions {
             agent_id: r.agent_id,
             agent_name: r.agent_name,
             owner_user_id: r.owner_user_id,
+            client_id: r.client_id,
+            reporting_mode: r.reporting_mode,
             grants,
             read_per_minute: r.read_per_minute,
             write_per_minute: r.write_per_minute,

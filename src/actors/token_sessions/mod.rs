@@ -29,7 +29,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use tokio::sync::{Semaphore, oneshot};
 use uuid::Uuid;
 
-use crate::model::{AccessDenial, Grant};
+use crate::model::{AccessDenial, Grant, ReportingMode};
 use crate::storage::{Db, StorageError};
 pub use handlers::{Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply};
 use limiter::FailureLimiter;
@@ -73,6 +73,10 @@ pub struct Principal {
     pub agent_id: Uuid,
     pub agent_name: String,
     pub owner_user_id: Uuid,
+    /// The owner's client (organisation), if it belongs to one.
+    pub client_id: Option<Uuid>,
+    /// The owner's reporting mode, read for this request.
+    pub reporting_mode: ReportingMode,
     pub grants: Vec<Grant>,
     /// The agent's own rate budgets (calls per minute), if it has them.
     pub read_per_minute: Option<u32>,

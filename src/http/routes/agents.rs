@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
-use crate::http::extract::{Body, InternalCaller};
+use crate::http::extract::{Body, TaskerCaller};
 use crate::model::{ProjectIdentifier, Scope, double_option};
 use crate::service::Within;
 use crate::service::agents::{AgentPatch, GrantRequest, NewAgent};
@@ -39,7 +39,7 @@ pub struct CreateAgent {
 }
 
 pub async fn create(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
     Body(b): Body<CreateAgent>,
@@ -51,7 +51,7 @@ pub async fn create(
 }
 
 pub async fn list(
-    _: InternalCaller,
+    _: TaskerCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -60,7 +60,7 @@ pub async fn list(
 }
 
 pub async fn get(
-    _: InternalCaller,
+    _: TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -81,7 +81,7 @@ pub struct UpdateAgent {
 }
 
 pub async fn update(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
     Body(b): Body<UpdateAgent>,
@@ -103,7 +103,7 @@ pub async fn update(
 }
 
 pub async fn revoke(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -112,7 +112,7 @@ pub async fn revoke(
 }
 
 pub async fn grants(
-    _: InternalCaller,
+    _: TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -128,7 +128,7 @@ pub struct ReplaceGrants {
 }
 
 pub async fn replace_grants(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
     Body(body): Body<ReplaceGrants>,
@@ -141,7 +141,7 @@ pub async fn replace_grants(
 
 /// The agent's setup packet, for Tasker's setup panel (no secret).
 pub async fn setup(
-    _: InternalCaller,
+    _: TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {

@@ -6,6 +6,7 @@ mod agents;
 mod health;
 mod mcp;
 mod owners;
+mod reporting;
 mod tokens;
 mod tools;
 
@@ -15,12 +16,15 @@ use crate::tools::add_comment::AddComment;
 use crate::tools::add_project_member::AddProjectMember;
 use crate::tools::assign_issue::AssignIssue;
 use crate::tools::create_issue::CreateIssue;
+use crate::tools::finish_work_session::FinishWorkSession;
 use crate::tools::get_issue::GetIssue;
 use crate::tools::get_project_context::GetProjectContext;
 use crate::tools::list_projects::ListProjects;
 use crate::tools::move_issue::MoveIssue;
+use crate::tools::report_progress::ReportProgress;
 use crate::tools::search_issues::SearchIssues;
 use crate::tools::set_issue_labels::SetIssueLabels;
+use crate::tools::start_work_session::StartWorkSession;
 use crate::tools::update_issue::UpdateIssue;
 use crate::tools::update_structured_blocks::UpdateStructuredBlocks;
 
@@ -32,7 +36,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("").route(put().to(owners::upsert)).route(get().to(owners::get)))
                 .service(resource("/access").route(get().to(owners::access)))
                 .service(resource("/changes").route(get().to(owners::changes)))
-                .service(resource("/audit").route(get().to(owners::audit)))
+                .service(resource("/audit").route(get().to(reporting::owner_audit)))
+                .service(resource("/reporting-mode").route(put().to(owners::set_reporting_mode)))
+                .service(resource("/reporting/agents").route(get().to(reporting::owner_agents)))
+                .service(resource("/reporting/sessions").route(get().to(reporting::owner_sessions)))
+                .service(resource("/reporting/sessions/{session_id}").route(get().to(reporting::owner_session)))
+                .service(resource("/reporting/activity").route(get().to(reporting::owner_activity)))
+                .service(resource("/reporting/audit").route(get().to(reporting::owner_audit)))
                 .service(resource("/agents").route(post().to(agents::create)).route(get().to(agents::list)))
                 .service(resource("/agents/{agent_id}").route(get().to(agents::get)).route(patch().to(agents::update)))
                 .service(resource("/agents/{agent_id}/revoke").route(post().to(agents::revoke)))
@@ -46,6 +56,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     resource("/agents/{agent_id}/tokens").route(post().to(tokens::issue)).route(get().to(tokens::list)),
                 )
                 .service(resource("/agents/{agent_id}/tokens/{token_id}/revoke").route(post().to(tokens::revoke))),
+        )
+        .service(
+            web::scope("/api/internal/v1/clients/{client_id}")
+                .service(resource("").route(put().to(owners::upsert_client)).route(get().to(owners::get_client)))
+                .service(resource("/changes").route(get().to(owners::client_changes))),
+        )
+        .service(
+            web::scope("/api/internal/v1/reporting")
+                .service(resource("/agents").route(get().to(reporting::admin_agents)))
+                .service(resource("/sessions").route(get().to(reporting::admin_sessions)))
+                .service(resource("/sessions/{session_id}").route(get().to(reporting::admin_session)))
+                .service(resource("/activity").route(get().to(reporting::admin_activity)))
+                .service(resource("/audit").route(get().to(reporting::admin_audit))),
         )
         .service(resource("/api/v1/agent-session").route(get().to(agent_session::whoami)))
         .service(resource("/api/v1/agent-session/setup").route(get().to(agent_session::setup)))
@@ -72,6 +95,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/issues/{issue}/comments").route(tools::write::<AddComment>(post())))
                 .service(resource("/issues/{issue}/labels").route(tools::write::<SetIssueLabels>(post())))
                 .service(resource("/issues/{issue}/assignees").route(tools::write::<AssignIssue>(post())))
-                .service(resource("/issues/{issue}/blocks").route(tools::write::<UpdateStructuredBlocks>(post()))),
+                .service(resource("/issues/{issue}/blocks").route(tools::write::<UpdateStructuredBlocks>(post())))
+                .service(resource("/work-sessions").route(tools::write::<StartWorkSession>(post())))
+                .service(resource("/work-sessions/{session}/progress").route(tools::write::<ReportProgress>(post())))
+                .service(resource("/work-sessions/{session}/finish").route(tools::write::<FinishWorkSession>(post()))),
         );
 }

@@ -1,4 +1,6 @@
-//! The Launcher entitlement projection (internal token).
+//! The Launcher entitlement projection: owners and clients (Launcher's token or the
+//! shared one), reading them (any internal token), and an owner's reporting mode
+//! (Tasker's backend's token or the shared one).
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -7,10 +9,9 @@ use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
-use crate::http::extract::{Body, InternalCaller, Query};
-use crate::model::OwnerStatus;
-use crate::service::owners::OwnerProjection;
-use crate::storage::audit::AuditFilter;
+use crate::http::extract::{Body, InternalCaller, LauncherCaller, Query, TaskerCaller};
+use crate::model::{OwnerStatus, ReportingMode, double_option};
+use crate::service::owners::{ClientProjection, OwnerProjection};
 
 pub const CODEX_AGENTS: &str = "codex_agents";
 
@@ -21,25 +22,38 @@ pub struct UpsertOwner {
     status: OwnerStatus,
     /// Launcher module entitlements; `codex_agents` is the one this gateway needs.
     entitlements: Vec<String>,
+    /// The client (organisation) the owner belongs to; `null` for none; absent: as it was.
+    #[serde(default, deserialize_with = "double_option")]
+    client_id: Option<Option<Uuid>>,
+    /// Absent: as it was (`voluntary` for a new owner).
+    #[serde(default)]
+    reporting_mode: Option<ReportingMode>,
 }
 
-pub async fn upsert(
-    InternalCaller(ctx): InternalCaller,
-    state: web::Data<AppState>,
-    owner: web::Path<Uuid>,
-    Body(body): Body<UpsertOwner>,
-) -> Result<HttpResponse, ApiError> {
-    if let Some(bad) = body.entitlements.iter().find(|e| !is_entitlement_name(e)) {
+/// `codex_agents` among well-formed module names.
+fn has_codex_agents(entitlements: &[String]) -> Result<bool, ApiError> {
+    if let Some(bad) = entitlements.iter().find(|e| !is_entitlement_name(e)) {
         return Err(ApiError::new(
             HttpCode::InvalidBody,
             format!("entitlement `{}` is not a module name (lowercase letters, digits, `_`)", bad.escape_debug()),
         ));
     }
+    Ok(entitlements.iter().any(|e| e == CODEX_AGENTS))
+}
+
+pub async fn upsert(
+    LauncherCaller(ctx): LauncherCaller,
+    state: web::Data<AppState>,
+    owner: web::Path<Uuid>,
+    Body(body): Body<UpsertOwner>,
+) -> Result<HttpResponse, ApiError> {
     let projection = OwnerProjection {
         user_id: owner.into_inner(),
         display_name: body.display_name,
         status: body.status,
-        codex_agents: body.entitlements.iter().any(|e| e == CODEX_AGENTS),
+        codex_agents: has_codex_agents(&body.entitlements)?,
+        client_id: body.client_id,
+        reporting_mode: body.reporting_mode,
     };
     let owner = state.services().upsert_owner(&ctx, projection).await?;
     let access = state.services().owner_access(owner.user_id).await?;
@@ -73,13 +87,6 @@ pub struct ChangesQuery {
     limit: Option<u16>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    limit: Option<u16>,
-    agent_id: Option<Uuid>,
-}
-
 fn limit(limit: Option<u16>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(100),
@@ -98,19 +105,63 @@ pub async fn changes(
     Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
 }
 
-/// The owner's audit trail, newest first, optionally for one agent.
-pub async fn audit(
-    _: InternalCaller,
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeBody {
+    mode: ReportingMode,
+}
+
+/// `PUT …/reporting-mode`: `voluntary` or `required`, from the agents' next call.
+pub async fn set_reporting_mode(
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     owner: web::Path<Uuid>,
-    Query(q): Query<AuditQuery>,
+    Body(body): Body<ModeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = AuditFilter {
-        owner_user_id: Some(owner.into_inner()),
-        agent_id: q.agent_id,
-        request_id: None,
-        limit: limit(q.limit)?,
+    let owner = state.services().set_reporting_mode(&ctx, owner.into_inner(), body.mode).await?;
+    Ok(HttpResponse::Ok().json(owner))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsertClient {
+    display_name: String,
+    /// Launcher module entitlements of the client; `codex_agents` enables its owners.
+    entitlements: Vec<String>,
+}
+
+/// `PUT /api/internal/v1/clients/{clientId}`: the client's projection.
+pub async fn upsert_client(
+    LauncherCaller(ctx): LauncherCaller,
+    state: web::Data<AppState>,
+    client: web::Path<Uuid>,
+    Body(body): Body<UpsertClient>,
+) -> Result<HttpResponse, ApiError> {
+    let p = ClientProjection {
+        id: client.into_inner(),
+        display_name: body.display_name,
+        codex_agents: has_codex_agents(&body.entitlements)?,
     };
-    let events = state.services().audit_trail(filter).await?;
-    Ok(HttpResponse::Ok().json(json!({ "events": events })))
+    let client = state.services().upsert_client(&ctx, p).await?;
+    Ok(HttpResponse::Ok().json(json!({ "client": client })))
+}
+
+pub async fn get_client(
+    _: LauncherCaller,
+    state: web::Data<AppState>,
+    client: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.services().client(client.into_inner()).await?))
+}
+
+pub async fn client_changes(
+    _: LauncherCaller,
+    state: web::Data<AppState>,
+    client: web::Path<Uuid>,
+    Query(q): Query<ChangesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = client.into_inner();
+    state.services().client(id).await?;
+    let changes = state.services().client_changes(id, limit(q.limit)?).await?;
+    Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
 }

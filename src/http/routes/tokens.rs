@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::codex;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
-use crate::http::extract::{Body, InternalCaller};
+use crate::http::extract::{Body, TaskerCaller};
 use crate::service::Within;
 
 #[derive(Deserialize)]
@@ -24,7 +24,7 @@ pub struct IssueToken {
 }
 
 pub async fn issue(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
     Body(b): Body<IssueToken>,
@@ -57,7 +57,7 @@ pub async fn issue(
 }
 
 pub async fn list(
-    _: InternalCaller,
+    _: TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -67,7 +67,7 @@ pub async fn list(
 }
 
 pub async fn revoke(
-    InternalCaller(ctx): InternalCaller,
+    TaskerCaller(ctx): TaskerCaller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {

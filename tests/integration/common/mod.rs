@@ -18,8 +18,9 @@ use std::sync::Arc;
 use nodedc_agent_gateway::actors::rate_buckets::RateLimits;
 use nodedc_agent_gateway::actors::tasker_writer::WriterLimits;
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats, StatsReply};
+use nodedc_agent_gateway::actors::work_sessions::ReportTimers;
 use nodedc_agent_gateway::app::{self, AppOptions, AppState};
-use nodedc_agent_gateway::auth::InternalToken;
+use nodedc_agent_gateway::auth::{InternalToken, InternalTokens};
 use nodedc_agent_gateway::http;
 use nodedc_agent_gateway::reference_tasker::{self, RunningTasker};
 use nodedc_agent_gateway::storage::{Backend, DatabaseUrl, Db};
@@ -104,6 +105,8 @@ pub struct TestAppBuilder {
     auth: AuthLimits,
     rate: RateLimits,
     writer: WriterLimits,
+    reporting: ReportTimers,
+    internal_tokens: Option<InternalTokens>,
     max_body: usize,
     trust_forwarded_for: bool,
     tasker_url: Option<String>,
@@ -124,6 +127,18 @@ impl TestAppBuilder {
 
     pub fn rate(mut self, rate: RateLimits) -> Self {
         self.rate = rate;
+        self
+    }
+
+    /// Work-session thresholds (tests use seconds, not the defaults' minutes).
+    pub fn report_timers(mut self, stale_after: Duration, abandon_after: Duration) -> Self {
+        self.reporting = ReportTimers { stale_after, abandon_after };
+        self
+    }
+
+    /// Internal tokens other than the one shared `INTERNAL_TOKEN`.
+    pub fn internal_tokens(mut self, tokens: InternalTokens) -> Self {
+        self.internal_tokens = Some(tokens);
         self
     }
 
@@ -148,7 +163,9 @@ impl TestAppBuilder {
         let url = self.tasker_url.unwrap_or_else(|| format!("http://{}", tasker.addr));
         let tasker_config = Arc::new(TaskerConfig::new(url, token));
         let options = AppOptions {
-            internal_token: InternalToken::new(INTERNAL_TOKEN.to_string()),
+            internal_tokens: self
+                .internal_tokens
+                .unwrap_or_else(|| InternalTokens::shared(InternalToken::new(INTERNAL_TOKEN.to_string()))),
             public_url: "http://gateway.test".to_string(),
             allowed_origins: vec!["http://gateway.test".to_string()],
             trust_forwarded_for: self.trust_forwarded_for,
@@ -156,6 +173,7 @@ impl TestAppBuilder {
             auth: self.auth,
             rate: self.rate,
             writer: self.writer,
+            reporting: self.reporting,
             janitor_every: Duration::from_secs(600),
         };
         let state = app::build(db.clone(), tasker_config, options);
@@ -200,6 +218,8 @@ impl TestApp {
             auth: AuthLimits::default(),
             rate: RateLimits::default(),
             writer: WriterLimits::default(),
+            reporting: ReportTimers::default(),
+            internal_tokens: None,
             max_body: 64 * 1024,
             trust_forwarded_for: false,
             tasker_url: None,
@@ -256,6 +276,12 @@ impl TestApp {
     /// `scopes`, and a token.
     pub async fn web_agent(&self, scopes: &[&str]) -> Fixture {
         self.agent_on(reference_tasker::seed::demo::ALICE, reference_tasker::seed::demo::WEB, scopes).await
+    }
+
+    /// `owner` (projected, entitled) with an agent granted the demo project WEB with
+    /// `scopes`, and a token.
+    pub async fn agent_of(&self, owner: Uuid, scopes: &[&str]) -> Fixture {
+        self.agent_on(owner, reference_tasker::seed::demo::WEB, scopes).await
     }
 
     async fn agent_on(&self, owner: Uuid, project: Uuid, scopes: &[&str]) -> Fixture {

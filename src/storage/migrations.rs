@@ -62,6 +62,17 @@ impl MigrationSet {
         locked(conn, |conn| self.apply_unlocked(conn))
     }
 
+    /// This set's versions the database has not applied (a reference Tasker's
+    /// readiness: its tables exist as this binary expects).
+    pub fn pending(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+        let ours = self.versions(conn)?;
+        let applied = match conn {
+            DbConn::Postgres(c) => applied(c)?,
+            DbConn::Sqlite(c) => applied(c)?,
+        };
+        Ok(ours.difference(&applied).cloned().collect())
+    }
+
     fn apply_unlocked(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
         let applied = match conn {
             DbConn::Postgres(c) => c.run_pending_migrations(Borrowed(&self.postgres)).map(versions),

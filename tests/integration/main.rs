@@ -8,6 +8,7 @@ mod common;
 mod blocks;
 mod boundary;
 mod cli;
+mod demo_setup;
 mod docs;
 mod entrypoint;
 mod mcp;

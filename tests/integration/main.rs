@@ -8,6 +8,7 @@ mod common;
 mod blocks;
 mod boundary;
 mod cli;
+mod compose;
 mod demo_setup;
 mod docs;
 mod entrypoint;

@@ -3,9 +3,12 @@
 #
 #   (no arguments, or flags)      run `migrate`; only if it succeeds, exec `serve "$@"`
 #   serve [FLAGS...]              the same (the word `serve` is dropped, FLAGS are kept)
-#   migrate|owner|agent|token|reference-tasker|help|-h|--help|-V|--version [...]
-#                                 exec the binary with the arguments exactly as given,
-#                                 e.g. `docker run IMAGE agent list`
+#   -h|--help|-V|--version        exec the binary with the argument
+#   any other subcommand [...]    exec the binary with the arguments exactly as given,
+#                                 e.g. `docker run IMAGE agent list`, `... demo-setup`,
+#                                 `... reference-tasker`: every command that opens the
+#                                 database migrates it itself, and a subcommand added
+#                                 to the binary needs no change here
 #
 # The gateway is exec'd, so it replaces this shell as PID 1 and receives the
 # container's stop signal (SIGTERM) directly.
@@ -22,11 +25,17 @@ set -eu
 bin="${NODEDC_AGENT_GATEWAY_BIN:-nodedc-agent-gateway}"
 
 case "${1:-}" in
-    migrate | owner | agent | token | reference-tasker | help | -h | --help | -V | --version)
-        exec "$bin" "$@"
-        ;;
     serve)
         shift
+        ;;
+    -h | --help | -V | --version)
+        exec "$bin" "$@"
+        ;;
+    '' | -*)
+        # Flags for `serve`.
+        ;;
+    *)
+        exec "$bin" "$@"
         ;;
 esac
 

@@ -5,8 +5,9 @@
 #
 # - starts the local PostgreSQL cluster if it is not running (the storage, API and
 #   CLI tests run on PostgreSQL and on SQLite, each test in a fresh database);
-# - installs the real MCP clients of tests/integration/mcp_clients.rs under tests/clients/ when
-#   their lock files changed (npm ci; a Python venv in tests/clients/.venv);
+# - installs the real MCP clients of tests/integration/mcp_clients.rs under tests/clients/
+#   when their lock files changed (npm ci; a Python venv in tests/clients/.venv, which
+#   also holds the compose checker of tests/integration/compose.rs);
 # - checks formatting and lints (cargo fmt, cargo clippy -D warnings);
 # - runs the whole test suite (unit, integration, binary and entrypoint tests).
 #
@@ -28,7 +29,8 @@ fi
 
 # The real MCP clients tests/integration/mcp_clients.rs drives (tests/clients/README.md): the npm
 # packages (TypeScript SDK, Codex CLI, conformance suite, Node 22) and a Python venv with
-# the Python SDK. Each is installed again only when its lock file changed since.
+# the Python SDK, jsonschema and Docker Compose (for tests/integration/compose.rs,
+# tests/compose/README.md). Each is installed again only when its lock file changed.
 clients=tests/clients
 stamp() { sha256sum "$1" | cut -d' ' -f1; }
 npm_installed() {
@@ -43,8 +45,8 @@ if ! npm_installed; then
     stamp "$clients/package-lock.json" >"$clients/node_modules/.installed-lock"
 fi
 if [ "$(cat "$clients/.venv/.installed-requirements" 2>/dev/null)" != "$(stamp "$clients/requirements.txt")" ] \
-    || ! "$clients/.venv/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("mcp") is None)' 2>/dev/null; then
-    echo "tests/run.sh: installing the Python MCP client ($clients/.venv)"
+    || ! "$clients/.venv/bin/python" -c 'import importlib.util as u, sys; sys.exit(not all(map(u.find_spec, ("mcp", "compose"))))' 2>/dev/null; then
+    echo "tests/run.sh: installing the Python MCP client and the compose checker ($clients/.venv)"
     rm -rf "$clients/.venv"
     python3 -m venv "$clients/.venv"
     "$clients/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$clients/requirements.txt"

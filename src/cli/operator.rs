@@ -10,13 +10,14 @@ use super::{EXIT_CONFIG, EXIT_FAILED, open_database};
 use crate::codex;
 use crate::config::args::{AgentCommand, Command, OwnerCommand, TokenCommand};
 use crate::config::{BaseSettings, DEFAULT_LOCAL_BIND};
-use crate::model::{Grant, OwnerStatus, ProjectIdentifier, Scope};
+use crate::model::{Agent, Grant, OwnerStatus, ProjectIdentifier, Scope};
 use crate::service::agents::GrantRequest;
 use crate::service::owners::OwnerProjection;
+use crate::service::tokens::IssuedToken;
 use crate::service::{Ctx, ServiceError, Services, Within};
 use crate::telemetry;
 
-enum Failure {
+pub(super) enum Failure {
     Usage(String),
     Failed(String),
 }
@@ -64,6 +65,7 @@ async fn dispatch(services: &Services<'_>, command: Command) -> Result<(), Failu
         Command::Owner(c) => owner(services, &ctx, c).await,
         Command::Agent(c) => agent(services, &ctx, c).await,
         Command::Token(c) => token(services, &ctx, c).await,
+        Command::DemoSetup(args) => super::demo::run(services, &ctx, args).await,
     }
 }
 
@@ -118,7 +120,7 @@ fn project_arg(raw: &str) -> Result<(Uuid, ProjectIdentifier), Failure> {
     Ok((id, ident))
 }
 
-fn print_grants(grants: &[Grant]) {
+pub(super) fn print_grants(grants: &[Grant]) {
     for g in grants {
         let scopes: Vec<&str> = g.scopes.iter().map(|s| s.as_str()).collect();
         println!("  project {} ({}): {}", g.project_identifier, g.project_id, scopes.join(" "));
@@ -177,6 +179,18 @@ async fn agent(services: &Services<'_>, ctx: &Ctx, c: AgentCommand) -> Result<()
     }
 }
 
+/// A new token, the only time it is shown, with the Codex configuration that reads it
+/// from the environment (stdout only: it is never logged).
+pub(super) fn print_issued(issued: &IssuedToken, agent: &Agent, public_url: &str) {
+    let setup = codex::setup(&agent.name, agent.id, public_url);
+    println!("token {} issued for agent {} ({}).", issued.info.id, agent.name, agent.id);
+    println!("This is the only time it is shown:\n");
+    println!("  export {}={}\n", setup.bearer_token_env_var, issued.token.expose());
+    println!("Codex configuration (~/.codex/config.toml):\n");
+    println!("{}", setup.config_toml);
+    println!("or: {}", setup.add_command);
+}
+
 async fn token(services: &Services<'_>, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
     match c {
         TokenCommand::Issue { agent, label, expires_in_days, public_url } => {
@@ -191,13 +205,7 @@ async fn token(services: &Services<'_>, ctx: &Ctx, c: TokenCommand) -> Result<()
             let issued = services.issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at).await?;
             let view = services.agent(Within::AnyOwner, agent_id).await?;
             let base = public_url.unwrap_or_else(|| format!("http://{DEFAULT_LOCAL_BIND}"));
-            let setup = codex::setup(&view.agent.name, view.agent.id, &base);
-            println!("token {} issued for agent {} ({}).", issued.info.id, view.agent.name, agent_id);
-            println!("This is the only time it is shown:\n");
-            println!("  export {}={}\n", setup.bearer_token_env_var, issued.token.expose());
-            println!("Codex configuration (~/.codex/config.toml):\n");
-            println!("{}", setup.config_toml);
-            println!("or: {}", setup.add_command);
+            print_issued(&issued, &view.agent, &base);
             Ok(())
         }
         TokenCommand::List { agent } => {

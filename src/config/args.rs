@@ -52,6 +52,9 @@ pub enum Command {
     /// Operator commands for agent tokens (act on the database directly; for local dev).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Set up the demo workspace for Codex: the demo owner Alice, an agent on project
+    /// WEB and a new token, printed once with the Codex configuration. Safe to re-run.
+    DemoSetup(DemoSetupArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -166,6 +169,17 @@ pub struct ReferenceTaskerArgs {
     /// Do not create the demo workspace on an empty database.
     #[arg(long)]
     pub no_seed: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoSetupArgs {
+    /// Gateway base URL for the printed Codex configuration. Unset: http:// + BIND.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The address the gateway listens on, IP:PORT (gives the URL when PUBLIC_URL is
+    /// unset). Default: 127.0.0.1:8787.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
+    pub bind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -238,15 +238,13 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
     // Unset: derived from the address actually bound (see `public_url_for`).
     let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => None,
-        Some(raw) => match url::Url::parse(raw) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
-                Some(raw.trim_end_matches('/').to_string())
-            }
-            _ => {
+        Some(raw) => {
+            let url = public_url(raw);
+            if url.is_none() {
                 p.add("PUBLIC_URL", format!("`{raw}` is not an http(s) base URL"), "e.g. https://agents.example.com");
-                None
             }
-        },
+            url
+        }
     };
 
     let mut warnings = Vec::new();
@@ -378,6 +376,17 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         })
     } else {
         Err(ConfigErrors(p.0))
+    }
+}
+
+/// A configured public URL, if it is an http(s) base URL with a host and no query;
+/// without its trailing `/`.
+pub fn public_url(raw: &str) -> Option<String> {
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.query().is_none() => {
+            Some(raw.trim_end_matches('/').to_string())
+        }
+        _ => None,
     }
 }
 

@@ -9,6 +9,7 @@
 //!   (internal token, granted projects, idempotent writes with history);
 //! - `board.rs`: `GET /`, `/projects/{IDENT}`, `/cards/{KEY}` (no auth: for a person on
 //!   loopback; it never writes);
+//! - `health.rs`: `GET /healthz` and `/readyz` (no auth), for healthchecks;
 //! - `blocks.rs`: the structured-blocks format it keeps in card descriptions;
 //! - `seed.rs`: the demo workspace;
 //! - `store/`, `schema.rs`, `migrations.rs`: queries, tables and their own migration
@@ -18,6 +19,7 @@ pub mod blocks;
 pub mod board;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod migrations;
 pub mod resolve;
 pub mod routes;
@@ -62,8 +64,8 @@ impl Credential {
     }
 }
 
-/// The application: the adapter API, the board, and the guard that checks the token
-/// and refuses deletes and archiving on every adapter path.
+/// The application: the adapter API, the board, the health endpoints, and the guard
+/// that checks the token and refuses deletes and archiving on every adapter path.
 pub fn build(
     state: web::Data<TaskerState>,
 ) -> App<
@@ -80,6 +82,7 @@ pub fn build(
         .app_data(web::PayloadConfig::default().limit(extract::MAX_BODY_BYTES))
         .configure(routes::configure)
         .configure(board::configure)
+        .configure(health::configure)
         .default_service(web::to(fallback))
         .wrap(from_fn(extract::guard))
 }

@@ -13,11 +13,13 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-/// SQLite settings applied to every new connection: WAL so readers never block the
-/// writer, a busy timeout so a second writer waits instead of failing, and foreign keys.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+/// SQLite settings applied to every new connection: a busy timeout so a second writer
+/// waits instead of failing, WAL so readers never block the writer, and foreign keys.
+/// The timeout comes first: switching a new file to WAL takes a lock, and a process
+/// opening the same new file at that moment must wait for it, not fail.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
+PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
-PRAGMA busy_timeout = 10000;
 PRAGMA foreign_keys = ON;";
 
 /// Establishes a connection for the backend named by the URL's scheme. Unlike

@@ -62,6 +62,17 @@ impl MigrationSet {
         locked(conn, |conn| self.apply_unlocked(conn))
     }
 
+    /// This set's versions the database has not applied (a reference Tasker's
+    /// readiness: its tables exist as this binary expects).
+    pub fn pending(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
+        let ours = self.versions(conn)?;
+        let applied = match conn {
+            DbConn::Postgres(c) => applied(c)?,
+            DbConn::Sqlite(c) => applied(c)?,
+        };
+        Ok(ours.difference(&applied).cloned().collect())
+    }
+
     fn apply_unlocked(&self, conn: &mut DbConn) -> Result<Vec<String>, StorageError> {
         let applied = match conn {
             DbConn::Postgres(c) => c.run_pending_migrations(Borrowed(&self.postgres)).map(versions),
@@ -110,9 +121,15 @@ where
         .map_err(|e| StorageError::Migration(e.to_string()))
 }
 
-/// Holds PostgreSQL's advisory migration lock around `f` (SQLite's write lock is taken
-/// by the migration transactions themselves).
+/// Holds a migration lock around `f`: PostgreSQL's advisory lock, or on SQLite one
+/// write transaction (each migration then runs in a savepoint). Without it, two
+/// processes opening a new database at once both find the migrations pending, and the
+/// second fails on tables the first has just made; with it, the second waits, then
+/// finds them applied.
 fn locked<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, StorageError>) -> Result<T, StorageError> {
+    if let DbConn::Sqlite(_) = conn {
+        return conn.write_tx(f);
+    }
     if let DbConn::Postgres(c) = conn {
         c.batch_execute(&format!("SELECT pg_advisory_lock({PG_MIGRATION_LOCK})"))?;
     }

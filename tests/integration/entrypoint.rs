@@ -1,6 +1,6 @@
 //! The container entrypoint (`docker/entrypoint.sh`), run outside Docker against the
 //! cargo-built binary: it migrates, execs `serve` only when migrating succeeded (so the
-//! shell is replaced by the gateway), and passes other subcommands straight through.
+//! shell is replaced by the gateway), and passes any other subcommand straight through.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -312,6 +312,18 @@ fn passes_subcommands_through() {
     let (status, stdout, stderr) = Running::spawn(cmd).finish(EXIT_TIMEOUT);
     assert!(status.success(), "agent list failed ({status})\nstderr:\n{stderr}");
     assert!(stdout.contains("no agents"), "unexpected output:\n{stdout}");
+
+    // Any subcommand, including one the entrypoint does not name (`demo-setup`).
+    let cmd = entrypoint_command(dir.path(), &url, &["demo-setup"]);
+    let (status, stdout, stderr) = Running::spawn(cmd).finish(EXIT_TIMEOUT);
+    assert!(status.success(), "demo-setup failed ({status})\nstderr:\n{stderr}");
+    assert!(stdout.contains("export NODEDC_AGENT_TOKEN_DEMO_AGENT=ndcag_"), "unexpected output:\n{stdout}");
+
+    // A misspelt one is the binary's usage error, not a `serve` with a stray argument.
+    let cmd = entrypoint_command(dir.path(), &url, &["servee"]);
+    let (status, _, stderr) = Running::spawn(cmd).finish(EXIT_TIMEOUT);
+    assert_eq!(status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(stderr.contains("unrecognized subcommand") && !stderr.contains("migrat"), "stderr:\n{stderr}");
 
     let cmd = entrypoint_command(dir.path(), &url, &["--version"]);
     let (status, stdout, stderr) = Running::spawn(cmd).finish(EXIT_TIMEOUT);

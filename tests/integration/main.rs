@@ -8,6 +8,8 @@ mod common;
 mod blocks;
 mod boundary;
 mod cli;
+mod compose;
+mod demo_setup;
 mod docs;
 mod entrypoint;
 mod mcp;

@@ -36,6 +36,7 @@ on_both_backends!(
     history_records_every_change_with_the_actor,
     board_pages_render_escaped_and_never_write,
     seeding_twice_does_nothing,
+    health_and_readiness_need_no_token,
 );
 
 const ALICE_ACTOR: &str = "agent Web bot on behalf of Alice";
@@ -1079,5 +1080,38 @@ async fn seeding_twice_does_nothing(backend: Backend) {
     assert_eq!(card_count(&app, demo::WEB).await, 3);
     let r = app.get_as(&[demo::WEB, demo::OPS], "/projects").await;
     assert_eq!(r.body["projects"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
+/// `/healthz` is the process; `/readyz` also needs the database and the reference
+/// Tasker's tables, and says which is missing. Neither asks for the token.
+async fn health_and_readiness_need_no_token(backend: Backend) {
+    let app = TaskerApp::start(backend).await;
+    let r = app.call("GET", "/healthz", &[], None).await;
+    assert_eq!((r.status, &r.body), (200, &json!({"status": "ok"})), "{}", r.text);
+    let r = app.call("GET", "/readyz", &[], None).await;
+    assert_eq!((r.status, r.body["status"].as_str(), r.body["schema"].as_str()), (200, Some("ready"), Some("current")));
+    assert_eq!(r.body["database"].as_str(), Some(backend.to_string().as_str()));
+    assert_eq!(app.call("POST", "/readyz", &[], None).await.status, 405, "read-only, like the board");
+
+    // Its tables' migration forgotten: not ready, and the answer names it.
+    app.db
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261121000002'").execute(c)?;
+            Ok::<_, nodedc_agent_gateway::storage::StorageError>(())
+        })
+        .await
+        .unwrap();
+    let r = app.call("GET", "/readyz", &[], None).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_str()), (503, Some("unavailable")), "{}", r.text);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("20261121000002"), "{}", r.text);
+
+    // The database gone: still up, not ready, and no detail (hosts, paths) leaks.
+    app.db.close();
+    let r = app.call("GET", "/readyz", &[], None).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_str()), (503, Some("unavailable")), "{}", r.text);
+    assert!(!r.text.contains("://") && !r.text.contains("gateway.db"), "{}", r.text);
+    assert_eq!(app.call("GET", "/healthz", &[], None).await.status, 200);
     app.stop().await;
 }

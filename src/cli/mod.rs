@@ -4,6 +4,7 @@
 mod operator;
 mod reference;
 pub mod serve;
+mod tasker_check;
 
 use std::io::Write;
 use std::path::Path;
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::TaskerCheck(args) => tasker_check::run(args),
         command => match config::validate_base(&cli.global) {
             Ok(base) => operator::run(base, command),
             Err(problems) => {

@@ -16,5 +16,6 @@ mod owner_api;
 mod reference_tasker;
 mod schemas;
 mod storage;
+mod tasker_check;
 mod tasker_client;
 mod token_auth;

@@ -5,7 +5,7 @@ use serde_json::{Map, json};
 
 use super::{Check, Problem, body, ensure};
 use crate::tasker::contract::{
-    ADD_COMMENT, AcceptanceItem, BlockOp, Blocks, CHANGE_ASSIGNEES, CHANGE_LABELS, CREATE_ISSUE, ChangeSet,
+    ADD_COMMENT, AcceptanceItem, AddComment, BlockOp, Blocks, CHANGE_ASSIGNEES, CHANGE_LABELS, CREATE_ISSUE, ChangeSet,
     CommentWritten, CreateIssue, IssueWritten, MOVE_ISSUE, MoveIssue, Priority, StateGroup, UPDATE_BLOCKS,
     UPDATE_ISSUE, UpdateBlocks, UpdateIssue,
 };
@@ -113,7 +113,7 @@ pub(super) async fn move_issue(cx: &mut Check) -> Result<(), Problem> {
 pub(super) async fn comment(cx: &mut Check) -> Result<(), Problem> {
     let card = cx.card()?;
     let text = cx.title("comment: checking comments.");
-    let add = crate::tasker::contract::AddComment { actor: cx.actor(), body: text.clone() };
+    let add = AddComment { actor: cx.actor(), body: text.clone() };
     let path = ADD_COMMENT.path(&[&card.id.to_string()]);
     let a = cx.raw.call(Method::POST, path).key(cx.key()).json(body(&add)).send().await?;
     let written = a.expect_ok::<CommentWritten>(201)?;

@@ -16,5 +16,6 @@ pub mod service;
 pub mod setup;
 pub mod storage;
 pub mod tasker;
+pub mod tasker_check;
 pub mod telemetry;
 pub mod tools;

@@ -5,6 +5,7 @@ mod demo;
 mod operator;
 mod reference;
 pub mod serve;
+mod tasker_check;
 
 use std::io::Write;
 use std::path::Path;
@@ -38,6 +39,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::TaskerCheck(args) => tasker_check::run(args),
         command => match config::validate_base(&cli.global) {
             Ok(base) => operator::run(base, command),
             Err(problems) => {

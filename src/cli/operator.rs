@@ -57,7 +57,7 @@ pub fn run(base: BaseSettings, command: Command) -> ExitCode {
 async fn dispatch(services: &Services<'_>, command: Command) -> Result<(), Failure> {
     let ctx = Ctx::operator();
     match command {
-        Command::Serve(_) | Command::ReferenceTasker(_) => unreachable!("dispatched before"),
+        Command::Serve(_) | Command::ReferenceTasker(_) | Command::TaskerCheck(_) => unreachable!("dispatched before"),
         Command::Migrate => {
             println!("database schema is current");
             Ok(())

@@ -43,6 +43,8 @@ pub enum Command {
     Migrate,
     /// Run the reference Tasker alone (the adapter contract and a read-only board page).
     ReferenceTasker(ReferenceTaskerArgs),
+    /// Run the adapter contract's checks against a Tasker (writes only check cards).
+    TaskerCheck(TaskerCheckArgs),
     /// Operator commands for owners (act on the database directly; for local dev).
     #[command(subcommand)]
     Owner(OwnerCommand),
@@ -180,6 +182,22 @@ pub struct DemoSetupArgs {
     /// unset). Default: 127.0.0.1:8787.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
     pub bind: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TaskerCheckArgs {
+    /// Tasker's base URL (its adapter lives under /api/internal/nodedc/agent).
+    #[arg(long)]
+    pub url: String,
+    /// File holding the NODE.DC internal token Tasker's adapter expects.
+    #[arg(long)]
+    pub token_file: PathBuf,
+    /// The project (UUID) the check may create its cards in; nothing else is written.
+    #[arg(long)]
+    pub project: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,5 +19,6 @@ mod reference_tasker;
 mod reporting;
 mod schemas;
 mod storage;
+mod tasker_check;
 mod tasker_client;
 mod token_auth;

@@ -221,6 +221,11 @@ impl TaskerClient {
         self.read(&LIST_PROJECTS, &[], None, cx).await
     }
 
+    /// The projects `user` is a member of (the granted set does not apply).
+    pub async fn user_projects(&self, cx: &CallContext, user: Uuid) -> Result<ProjectList, TaskerError> {
+        self.read(&USER_PROJECTS, &[&user.to_string()], None, cx).await
+    }
+
     /// A project by id or identifier (case-insensitive).
     pub async fn resolve_project(&self, cx: &CallContext, reference: &str) -> Result<Project, TaskerError> {
         let q = serde_urlencoded::to_string([("ref", reference)]).unwrap_or_default();

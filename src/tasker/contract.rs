@@ -462,6 +462,9 @@ impl<Req, Resp> Endpoint<Req, Resp> {
 }
 
 pub const LIST_PROJECTS: Endpoint<(), ProjectList> = Endpoint::new(Verb::Get, "/projects");
+/// The projects a person (an agent's owner) is a member of, for managing their agents'
+/// grants. Not filtered by the granted set: it lists the owner's own projects.
+pub const USER_PROJECTS: Endpoint<(), ProjectList> = Endpoint::new(Verb::Get, "/users/{user_id}/projects");
 /// Query `ref`: a project id or identifier.
 pub const RESOLVE_PROJECT: Endpoint<(), Project> = Endpoint::new(Verb::Get, "/projects/resolve");
 pub const PROJECT_CONTEXT: Endpoint<(), ProjectContext> = Endpoint::new(Verb::Get, "/projects/{project_id}/context");
@@ -483,6 +486,7 @@ pub const UPDATE_BLOCKS: Endpoint<UpdateBlocks, IssueWritten> = Endpoint::new(Ve
 /// Every endpoint of the contract, as (method, pattern).
 pub const ENDPOINTS: &[(Verb, &str)] = &[
     LIST_PROJECTS.route(),
+    USER_PROJECTS.route(),
     RESOLVE_PROJECT.route(),
     PROJECT_CONTEXT.route(),
     SEARCH_ISSUES.route(),

@@ -153,6 +153,15 @@ async fn projects_list_resolve_and_context(backend: Backend) {
     assert_error(&app.get_as(&[unknown], &format!("/projects/resolve?ref={unknown}")).await, 404, "not_found");
     assert_error(&app.get("/projects/resolve?ref=ops").await, 403, "project_not_granted");
     assert_error(&app.get("/projects/resolve").await, 400, "bad_request");
+
+    // A person's own projects, whatever the granted set (here: none).
+    let r = app.get_as(&[], &format!("/users/{}/projects", demo::ALICE)).await;
+    let idents: Vec<&str> =
+        r.body["projects"].as_array().unwrap().iter().map(|p| p["identifier"].as_str().unwrap()).collect();
+    assert_eq!(idents, ["OPS", "WEB"], "{}", r.text);
+    let r = app.get_as(&[], &format!("/users/{}/projects", demo::CAROL)).await;
+    assert_eq!(r.body["projects"].as_array().map(Vec::len), Some(0), "Carol is in no project: {}", r.text);
+    assert_error(&app.get_as(&[], "/users/nobody/projects").await, 400, "bad_request");
     assert_error(&app.get("/projects/resolve?ref=").await, 400, "bad_request");
 
     let r = app.get(&format!("/projects/{}/context", demo::WEB)).await;

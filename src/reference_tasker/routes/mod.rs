@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope(BASE_PATH)
             .service(resource(c::LIST_PROJECTS.pattern).route(get().to(projects::list)))
+            .service(resource(c::USER_PROJECTS.pattern).route(get().to(projects::of_user)))
             .service(resource(c::RESOLVE_PROJECT.pattern).route(get().to(projects::resolve)))
             .service(resource(c::PROJECT_CONTEXT.pattern).route(get().to(projects::context)))
             .service(

@@ -21,6 +21,19 @@ pub async fn list(state: web::Data<TaskerState>, granted: Granted) -> Result<Htt
     Ok(HttpResponse::Ok().json(ProjectList { projects }))
 }
 
+/// `GET /users/{user_id}/projects`: the projects the user is a member of (an unknown
+/// user has none). The granted header must still be sent; it does not filter this.
+pub async fn of_user(
+    state: web::Data<TaskerState>,
+    _: Granted,
+    path: web::Path<String>,
+) -> Result<HttpResponse, RefTaskerError> {
+    let user = Uuid::parse_str(path.trim())
+        .map_err(|_| RefTaskerError::bad_request(format!("`{}` is not a user id (a UUID)", path.trim())))?;
+    let projects = state.db.run(move |c| projects::of_user(c, user).map_err(RefTaskerError::from)).await?;
+    Ok(HttpResponse::Ok().json(ProjectList { projects }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveQuery {

@@ -47,6 +47,19 @@ pub fn list(conn: &mut DbConn, ids: &[Uuid]) -> Result<Vec<Project>, StorageErro
         .collect()
 }
 
+/// The projects `user` is a member of, by identifier.
+pub fn of_user(conn: &mut DbConn, user: Uuid) -> Result<Vec<Project>, StorageError> {
+    let member_of = pm::table.filter(pm::user_id.eq(user.to_string())).select(pm::project_id);
+    p::table
+        .filter(p::id.eq_any(member_of))
+        .select(PROJECT)
+        .order(p::identifier.asc())
+        .load::<ProjectRow>(conn)?
+        .into_iter()
+        .map(project)
+        .collect()
+}
+
 pub fn all(conn: &mut DbConn) -> Result<Vec<Project>, StorageError> {
     p::table.select(PROJECT).order(p::identifier.asc()).load::<ProjectRow>(conn)?.into_iter().map(project).collect()
 }

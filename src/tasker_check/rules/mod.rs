@@ -44,6 +44,8 @@ rules! {
         "GET /projects/resolve finds the project by id and by lower-case identifier.";
     "projects.context" => reads::projects_context:
         "GET /projects/{id}/context answers the project, its states (exactly one default), labels and members.";
+    "projects.of_user" => reads::projects_of_user:
+        "GET /users/{user_id}/projects lists a member's projects (the project included) and none for an unknown user.";
     "issues.create" => writes::create:
         "POST /projects/{id}/issues creates the check card (201) with its title, priority, default state and blocks.";
     "issues.get" => reads::issues_get: "GET /issues/{issue} answers the same card by id and by lower-case key.";

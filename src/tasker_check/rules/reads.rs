@@ -4,7 +4,7 @@ use actix_web::http::Method;
 
 use super::{Check, Problem, body, ensure};
 use crate::tasker::contract::{
-    ErrorCode, GET_ISSUE, LIST_PROJECTS, PROJECT_CONTEXT, REQUEST_ID_HEADER, SearchQuery, UpdateIssue,
+    ErrorCode, GET_ISSUE, LIST_PROJECTS, PROJECT_CONTEXT, REQUEST_ID_HEADER, SearchQuery, USER_PROJECTS, UpdateIssue,
 };
 
 /// A path under the base path that no contract endpoint has.
@@ -80,6 +80,22 @@ pub(super) async fn projects_context(cx: &mut Check) -> Result<(), Problem> {
     ensure(project == cx.project, || format!("{what}: answered project {project}"))?;
     ensure(states > 0, || format!("{what}: the project has no states"))?;
     ensure(defaults == 1, || format!("{what}: exactly one state must be the default, {defaults} are"))
+}
+
+/// A member of the project sees it among their projects; an unknown user has none.
+pub(super) async fn projects_of_user(cx: &mut Check) -> Result<(), Problem> {
+    let Some(member) = cx.context()?.members.first().map(|m| m.user_id) else {
+        return Err(Problem::Skip("the project has no member to look up".into()));
+    };
+    let what = format!("GET {}", USER_PROJECTS.path(&[&member.to_string()]));
+    let list = cx.client.user_projects(&cx.cx(), member).await.map_err(|e| Problem::call(&what, e))?;
+    ensure(list.projects.iter().any(|p| p.id == cx.project), || {
+        format!("{what}: member {member}'s projects must include {}", cx.project)
+    })?;
+    let nobody = uuid::Uuid::new_v4();
+    let what = format!("GET {}", USER_PROJECTS.path(&[&nobody.to_string()]));
+    let none = cx.client.user_projects(&cx.cx(), nobody).await.map_err(|e| Problem::call(&what, e))?;
+    ensure(none.projects.is_empty(), || format!("{what}: an unknown user must have no projects"))
 }
 
 pub(super) async fn issues_get(cx: &mut Check) -> Result<(), Problem> {

@@ -7,8 +7,8 @@
 //   node codex_client.mjs URL TOKEN
 //
 // URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token named "Web bot"
-// for the demo project WEB with project:read and issue:{read,create,update,move,
-// comment,label,assign,blocks}.
+// for the demo project WEB with project:read, issue:{read,create,update,move,comment,
+// label,assign,blocks} and session:report.
 //
 // 1. GET /api/v1/agent-session/setup with the token: the setup packet.
 // 2. A fresh CODEX_HOME with config.toml = a preamble that keeps Codex offline (a model
@@ -19,9 +19,10 @@
 //    environment variable the packet names, in the codex process's environment.
 // 3. `codex app-server`: initialize, initialized, mcpServerStatus/list (our server, its
 //    tools, bearer-token auth), thread/start, then mcpServer/tool/call: list_projects,
-//    get_project_context, create_issue, update_structured_blocks (replace plan +
-//    append_log, then replace with the version read back), move_issue; and checks that
-//    nothing can delete or archive.
+//    get_project_context, start_work_session (on WEB-1), create_issue,
+//    update_structured_blocks (replace plan + append_log, then replace with the version
+//    read back), report_progress (on WEB-2), move_issue, finish_work_session (done); and
+//    checks that nothing can delete or archive.
 // 4. The token appears in no file Codex wrote, nor in the setup packet, nor in anything
 //    the app-server sent.
 //
@@ -45,15 +46,19 @@ const EXPECTED_TOOLS = [
   "add_comment",
   "assign_issue",
   "create_issue",
+  "finish_work_session",
   "get_issue",
   "get_project_context",
   "list_projects",
   "move_issue",
+  "report_progress",
   "search_issues",
   "set_issue_labels",
+  "start_work_session",
   "update_issue",
   "update_structured_blocks",
 ];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FORBIDDEN = /delete|archive|destroy|purge|trash/i;
 
 // Keeps Codex off the network: the only thing it may reach is the gateway.
@@ -209,6 +214,11 @@ async function scenario(url, token, state) {
   check(codex.config_toml.includes(`bearer_token_env_var = "${envVar}"`), "config_toml names the variable", codex.config_toml);
   check(/^url = "https?:\/\/[^"]+\/mcp"$/m.test(codex.config_toml), "config_toml url", codex.config_toml);
   check(typeof packet.agents_md === "string" && packet.agents_md.includes(envVar), "agents_md", packet.agents_md);
+  check(
+    ["## Work sessions", "start_work_session", "report_progress", "finish_work_session"].every((t) => packet.agents_md.includes(t)),
+    "agents_md tells the agent to report work sessions (session:report is granted)",
+    packet.agents_md,
+  );
   summary.setup_url_in_packet = codex.url;
 
   // --- 2. CODEX_HOME and the workspace
@@ -299,6 +309,16 @@ async function scenario(url, token, state) {
   const ctx = await tool("get_project_context", { project: "WEB" });
   check(ctx.states.some((s) => s.name === "In Progress") && ctx.states.some((s) => s.name === "Done"), "states", ctx.states);
 
+  // A work session, as the packet's AGENTS.md asks: started at the beginning (on WEB-1),
+  // progress when the card changes (WEB-2), finished at the end.
+  const goal = `Codex work session ${runId}`;
+  const opened = await tool("start_work_session", { goal, card: "WEB-1", idempotency_key: key("session-start") });
+  const sid = opened.id;
+  check(UUID.test(sid ?? ""), "start_work_session: a session id", opened);
+  check(opened.state === "active" && opened.goal === goal && opened.card === "WEB-1", "session active on WEB-1", opened);
+  check(opened.outcome == null && opened.ended_at == null, "session not ended", opened);
+  summary.work_session = sid;
+
   const title = `Codex card ${runId}`;
   const { issue } = await tool("create_issue", {
     project: "WEB",
@@ -330,10 +350,22 @@ async function scenario(url, token, state) {
   })).issue;
   check(b2.blocks.plan === plan2 && b2.block_versions.plan !== version, "plan replaced with base_version", b2.block_versions);
 
+  const step = `reviewing WEB-2 for ${runId}`;
+  const progress = await tool("report_progress", { session: sid, card: "WEB-2", status: step, idempotency_key: key("session-progress") });
+  check(progress.id === sid && progress.state === "active", "progress on the same session", progress);
+  check(progress.card === "WEB-2" && progress.last_status === step, "session now on WEB-2", progress);
+
   const moved = (await tool("move_issue", { issue: cardKey, state: "In Progress", idempotency_key: key("move") })).issue;
   check(moved.state.name === "In Progress" && moved.state.group === "started", "moved to In Progress", moved.state);
   const done = (await tool("move_issue", { issue: cardKey, state: "Done", idempotency_key: key("move-2") })).issue;
   check(done.state.name === "Done" && done.state.group === "completed", "moved to Done", done.state);
+  const summaryText = `Codex run ${runId}: ${cardKey} created, planned and done`;
+  const finished = await tool("finish_work_session", { session: sid, outcome: "done", summary: summaryText, idempotency_key: key("session-finish") });
+  check(finished.id === sid && finished.state === "finished", "session finished", finished);
+  check(finished.outcome === "done" && finished.summary === summaryText, "outcome done, summary", finished);
+  check(finished.card === "WEB-2" && typeof finished.ended_at === "string", "ended on WEB-2", finished);
+  const late = await tool("report_progress", { session: sid, status: "too late", idempotency_key: key("session-late") }, { expectError: true });
+  check(late.result?.isError === true && /^Error \(work_session_ended\)/.test(late.result.content?.[0]?.text ?? ""), "no progress on a finished session", late);
 
   // --- nothing deletes or archives
   const refusals = {};

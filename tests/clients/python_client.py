@@ -4,11 +4,12 @@
     python_client.py URL TOKEN
 
 URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token for the demo
-project WEB with the scopes project:read and issue:{read,create,update,move,comment,
-label,assign,blocks}. Connects with the SDK's streamable HTTP client (default `auto`
-mode: it probes `server/discover`, then falls back to `initialize`), lists the tools,
-calls every one of them and checks the structured results (the SDK also validates each
-`structuredContent` against the tool's output schema).
+project WEB with the scopes project:read, issue:{read,create,update,move,comment,label,
+assign,blocks} and session:report. Connects with the SDK's streamable HTTP client
+(default `auto` mode: it probes `server/discover`, then falls back to `initialize`),
+lists the tools, calls every one of them (a work session included: started on WEB-1,
+progress on WEB-2, finished `done`) and checks the structured results (the SDK also
+validates each `structuredContent` against the tool's output schema).
 
 Prints one JSON line on stdout at the end: {"ok": true, ...} and exits 0 when every
 check passed; otherwise {"ok": false, "error": ...} on stdout, the details on stderr,
@@ -44,12 +45,22 @@ EXPECTED_TOOLS = {
     "set_issue_labels",
     "assign_issue",
     "update_structured_blocks",
+    "start_work_session",
+    "report_progress",
+    "finish_work_session",
 }
 READ_TOOLS = {"list_projects", "get_project_context", "search_issues", "get_issue"}
 
 
 class CheckFailed(Exception):
     pass
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 class Run:
@@ -220,6 +231,40 @@ async def scenario(run: Run) -> dict[str, Any]:
     check(key in [i["key"] for i in found["issues"]], "search by state, label and assignee", found)
     hit = next(i for i in found["issues"] if i["key"] == key)
     check(hit["state"]["name"] == "In Progress", "search result state", hit)
+
+    # --- a work session (reporting mode): started on WEB-1, progress on WEB-2, finished done
+    goal = f"Python SDK work session {run.run_id}"
+    start_args = {"goal": goal, "card": "WEB-1", "idempotency_key": run.key("session-start")}
+    started = await run.call("start_work_session", start_args)
+    sid = started["id"]
+    check(is_uuid(sid), "start_work_session: a session id", started)
+    check(started["state"] == "active" and started["goal"] == goal, "session active with its goal", started)
+    check(started["card"] == "WEB-1", "session on WEB-1", started)
+    check(started["outcome"] is None and started["ended_at"] is None, "session not ended", started)
+    again = await run.call("start_work_session", start_args)
+    check(again["id"] == sid, "same idempotency_key, same session", again)
+    status = f"reviewing WEB-2 for {run.run_id}"
+    progress = await run.call(
+        "report_progress",
+        {"session": sid, "card": "WEB-2", "status": status, "idempotency_key": run.key("session-progress")},
+    )
+    check(progress["id"] == sid and progress["state"] == "active", "progress on the same session", progress)
+    check(progress["card"] == "WEB-2" and progress["last_status"] == status, "session now on WEB-2", progress)
+    summary_text = f"Python SDK run {run.run_id}: every tool called"
+    finished = await run.call(
+        "finish_work_session",
+        {"session": sid, "outcome": "done", "summary": summary_text, "idempotency_key": run.key("session-finish")},
+    )
+    check(finished["id"] == sid and finished["state"] == "finished", "session finished", finished)
+    check(finished["outcome"] == "done" and finished["summary"] == summary_text, "outcome done, summary", finished)
+    check(finished["card"] == "WEB-2" and finished["ended_at"] is not None, "ended on WEB-2", finished)
+    ended = await run.call(
+        "report_progress",
+        {"session": sid, "status": "too late", "idempotency_key": run.key("session-late")},
+        expect_error=True,
+    )
+    check(ended.startswith("Error (work_session_ended)"), "no progress on a finished session", ended)
+    summary["work_session"] = sid
 
     # --- what the agent cannot do
     bad = await run.call("create_issue", {"project": "WEB", "title": "no key"}, expect_error=True)

@@ -4,11 +4,13 @@
 //   node ts_client.mjs URL TOKEN
 //
 // URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token for the demo
-// project WEB with project:read and issue:{read,create,update,move,comment,label,assign,
-// blocks}. Connects with StreamableHTTPClientTransport (the bearer token in
-// requestInit.headers), lists the tools, calls every one and checks the structured
-// results (the SDK also validates structuredContent against each output schema), then
-// ends the session with DELETE and checks the old session id is refused.
+// project WEB with project:read, issue:{read,create,update,move,comment,label,assign,
+// blocks} and session:report. Connects with StreamableHTTPClientTransport (the bearer
+// token in requestInit.headers), lists the tools, calls every one (a work session
+// included: started on WEB-1 named by its id, progress on WEB-2, finished `done`) and
+// checks the structured results (the SDK also validates structuredContent against each
+// output schema), then ends the session with DELETE and checks the old session id is
+// refused.
 //
 // Prints one JSON line on stdout at the end ({"ok": true, ...}) and exits 0 when every
 // check passed; otherwise {"ok": false, "error": ...}, the details on stderr, exit 1.
@@ -36,8 +38,12 @@ const EXPECTED_TOOLS = [
   "set_issue_labels",
   "assign_issue",
   "update_structured_blocks",
+  "start_work_session",
+  "report_progress",
+  "finish_work_session",
 ];
 const READ_TOOLS = new Set(["list_projects", "get_project_context", "search_issues", "get_issue"]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 class CheckFailed extends Error {}
 
@@ -200,6 +206,30 @@ async function scenario(url, token) {
   check(found.issues.map((i) => i.key).join() === cardKey, "search by text", found);
   const byState = await call(client, "search_issues", { project: "WEB", state: "Done", label: "feature", assignee: alice.user_id, limit: 100 });
   check(byState.issues.some((i) => i.key === cardKey && i.state.name === "Done"), "search by state, label, assignee", byState);
+
+  // --- a work session (reporting mode): started on WEB-1 (named by its id), progress on
+  // WEB-2, finished done
+  const web1 = await call(client, "get_issue", { issue: "WEB-1" });
+  check(web1.key === "WEB-1" && UUID.test(web1.id ?? ""), "WEB-1 and its id", web1);
+  const goal = `TypeScript SDK work session ${runId}`;
+  const started = await call(client, "start_work_session", { goal, card: web1.id, idempotency_key: key("session-start") });
+  const workSession = started.id;
+  check(UUID.test(workSession ?? ""), "start_work_session: a session id", started);
+  check(started.state === "active" && started.goal === goal, "session active with its goal", started);
+  check(started.card === "WEB-1", "session on WEB-1, by key although named by id", started);
+  check(started.outcome == null && started.ended_at == null && started.last_status == null, "session not ended", started);
+  const status = `reviewing WEB-2 for ${runId}`;
+  const progress = await call(client, "report_progress", { session: workSession, card: "WEB-2", status, idempotency_key: key("session-progress") });
+  check(progress.id === workSession && progress.state === "active", "progress on the same session", progress);
+  check(progress.card === "WEB-2" && progress.last_status === status, "session now on WEB-2", progress);
+  const summaryText = `TypeScript SDK run ${runId}: every tool called`;
+  const finished = await call(client, "finish_work_session", { session: workSession, outcome: "done", summary: summaryText, idempotency_key: key("session-finish") });
+  check(finished.id === workSession && finished.state === "finished", "session finished", finished);
+  check(finished.outcome === "done" && finished.summary === summaryText, "outcome done, summary", finished);
+  check(finished.card === "WEB-2" && typeof finished.ended_at === "string", "ended on WEB-2", finished);
+  const twice = await call(client, "finish_work_session", { session: workSession, outcome: "blocked", summary: "again", idempotency_key: key("session-finish-2") }, { expectError: true });
+  check(twice.startsWith("Error (work_session_ended)"), "a finished session cannot be finished again", twice);
+  summary.work_session = workSession;
 
   // --- what the agent cannot do
   const bad = await call(client, "move_issue", { issue: cardKey, state: "Nowhere", idempotency_key: key("move-bad") }, { expectError: true });

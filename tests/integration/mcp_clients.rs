@@ -9,6 +9,9 @@
 //! - the Codex CLI's app-server (`codex_client.mjs`), configured from the setup packet;
 //! - the official MCP conformance suite (`conformance.mjs`, on Node 22 from npm).
 //!
+//! The first three also report a work session (start on WEB-1, progress on WEB-2,
+//! finish `done`); the test then reads that session back from the admin reporting API.
+//!
 //! `./tests/run.sh` installs the clients (npm ci, a Python venv); without them these
 //! tests fail and say so. `tests/clients/README.md` has the details.
 
@@ -33,7 +36,10 @@ const SCOPES: &[&str] = &[
     "issue:label",
     "issue:assign",
     "issue:blocks",
+    "session:report",
 ];
+/// What `tools/list` shows the agent: every tool of those scopes.
+const TOOLS: usize = 14;
 const TOKEN_LINE: &str = "export NODEDC_AGENT_TOKEN_WEB_BOT=";
 
 fn clients_dir() -> PathBuf {
@@ -118,11 +124,13 @@ fn node() -> &'static str {
 }
 
 /// A gateway set up as an operator would: owner Alice, agent "Web bot" on WEB with the
-/// issue scopes (not project:member:add_existing), and a token.
+/// issue scopes and session:report (not project:member:add_existing), and a token.
 struct Setup {
     gw: Gateway,
     url: String,
     token: String,
+    /// The gateway's data directory (its generated internal token is there).
+    data: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -144,7 +152,7 @@ fn setup(bind: &str) -> Setup {
     }
     let out = operator(dir.path(), &db, &args);
     let agent = out.split_whitespace().nth(1).expect("agent id").to_string();
-    assert!(out.starts_with("agent ") && out.contains("issue:blocks"), "{out}");
+    assert!(out.starts_with("agent ") && out.contains("issue:blocks session:report"), "{out}");
 
     let data = dir.path().join("data");
     let mut cmd = command(dir.path());
@@ -164,7 +172,7 @@ fn setup(bind: &str) -> Setup {
         .to_string();
     assert!(token.starts_with("ndcag_"), "{out}");
     assert!(out.contains("[mcp_servers.nodedc_web_bot]") && out.contains(&format!("url = \"{public}/mcp\"")), "{out}");
-    Setup { url: gw.url("/mcp"), gw, token, _dir: dir }
+    Setup { url: gw.url("/mcp"), gw, token, data, _dir: dir }
 }
 
 /// What a client printed, its exit code and its summary (the last stdout line, JSON).
@@ -227,6 +235,39 @@ fn run_client(program: &Path, args: &[&str], timeout: Duration) -> Outcome {
     outcome
 }
 
+/// The work session the client reported (its id in the summary's `work_session`), as
+/// the admin reporting API shows it: finished `done` on WEB-2, after a start on WEB-1
+/// and a progress report on WEB-2.
+fn assert_session_reported(s: &Setup, outcome: &Outcome) {
+    let Some(id) = outcome.summary["work_session"].as_str() else {
+        panic!("no work_session in the summary\n{}", outcome.describe());
+    };
+    let internal = std::fs::read_to_string(s.data.join("internal-token")).expect("the generated internal token");
+    let url = s.gw.url(&format!("/api/internal/v1/reporting/sessions/{id}"));
+    let (status, body) = actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        let req = client.get(url).insert_header(("Authorization", format!("Bearer {}", internal.trim())));
+        let mut res = req.send().await.expect("reporting request");
+        let body = res.body().limit(1 << 20).await.expect("reporting answer");
+        (res.status().as_u16(), serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
+    });
+    assert_eq!(status, 200, "{body}");
+    let session = &body["session"];
+    assert_eq!(session["id"], id, "{body}");
+    assert_eq!(
+        (&session["state"], &session["outcome"], &session["card"], &session["reported_by"]),
+        (&Value::from("finished"), &Value::from("done"), &Value::from("WEB-2"), &Value::from("agent")),
+        "{body}"
+    );
+    let events: Vec<(&str, &str)> = body["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap_or(""), e["card"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(events, [("started", "WEB-1"), ("progress", "WEB-2"), ("finished", "WEB-2")], "{body}");
+}
+
 /// The client passed: exit 0 and `"ok": true`; the gateway logged no token and stops
 /// cleanly.
 fn assert_passed(mut s: Setup, outcome: &Outcome) {
@@ -247,9 +288,10 @@ fn python_mcp_sdk_calls_every_tool() {
     let sum = &outcome.summary;
     assert_eq!(sum["sdk"], "mcp", "{}", outcome.describe());
     assert_eq!(sum["protocol_version"], "2025-11-25", "{}", outcome.describe());
-    assert_eq!(sum["tools"], 11, "{}", outcome.describe());
-    assert!(sum["calls"].as_u64().unwrap_or(0) >= 11, "{}", outcome.describe());
+    assert_eq!(sum["tools"], TOOLS, "{}", outcome.describe());
+    assert!(sum["calls"].as_u64().unwrap_or(0) >= TOOLS as u64, "{}", outcome.describe());
     assert!(sum["issue"].as_str().is_some_and(|k| k.starts_with("WEB-")), "{}", outcome.describe());
+    assert_session_reported(&s, &outcome);
     assert_passed(s, &outcome);
 }
 
@@ -265,8 +307,9 @@ fn typescript_mcp_sdk_calls_every_tool() {
     for version in ["2025-06-18", "2025-03-26"] {
         assert_eq!(sum["older_versions"][version], "ok", "{version}: {}", outcome.describe());
     }
-    assert_eq!(sum["tools"], 11, "{}", outcome.describe());
-    assert!(sum["calls"].as_u64().unwrap_or(0) >= 11, "{}", outcome.describe());
+    assert_eq!(sum["tools"], TOOLS, "{}", outcome.describe());
+    assert!(sum["calls"].as_u64().unwrap_or(0) >= TOOLS as u64, "{}", outcome.describe());
+    assert_session_reported(&s, &outcome);
     assert_passed(s, &outcome);
 }
 
@@ -277,8 +320,9 @@ fn codex_app_server_uses_the_setup_packet_and_calls_tools() {
     let s = setup("127.0.0.1:0");
     let outcome = run_client(Path::new(node), &["codex_client.mjs", &s.url, &s.token], Duration::from_secs(300));
     let sum = &outcome.summary;
-    assert_eq!(sum["tools"], 11, "{}", outcome.describe());
+    assert_eq!(sum["tools"], TOOLS, "{}", outcome.describe());
     assert!(sum["issue"].as_str().is_some_and(|k| k.starts_with("WEB-")), "{}", outcome.describe());
+    assert_session_reported(&s, &outcome);
     for tool in ["delete_issue", "archive_issue"] {
         let refusal = sum["refusals"][tool].as_str().unwrap_or("");
         assert!(refusal.contains("Unknown tool"), "{tool}: {}", outcome.describe());

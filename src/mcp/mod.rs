@@ -70,9 +70,8 @@ pub fn initialize_result(version: &'static str) -> InitializeResult {
 pub fn tool(def: &ToolDef, version: &str) -> Tool {
     let annotations = match def.kind {
         CallKind::Read => ToolAnnotations::new().read_only(true).open_world(false),
-        CallKind::Write => {
-            ToolAnnotations::new().read_only(false).destructive(false).idempotent(true).open_world(false)
-        }
+        // Not read-only is the default; saying so would only lengthen the list.
+        CallKind::Write => ToolAnnotations::new().destructive(false).idempotent(true).open_world(false),
     };
     let mut t = Tool::new(def.name, def.description, def.input_schema.clone()).annotate(annotations);
     // Titles and output schemas arrived in 2025-06-18.

@@ -240,6 +240,10 @@ pub struct Issue {
     pub block_versions: BTreeMap<BlockName, String>,
     /// The whole description, blocks and human zone, as Tasker stores it.
     pub description_html: String,
+    /// The human zone (the description without its structured blocks) as plain text,
+    /// one line per paragraph or list item. Empty when there is none.
+    #[serde(default)]
+    pub description_text: String,
     /// The latest comments, newest last.
     pub recent_comments: Vec<Comment>,
 }

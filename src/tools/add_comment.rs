@@ -1,10 +1,10 @@
 //! `add_comment`: a plain-text comment on a card.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{CallKind, Target, Tool, text};
+use super::{CallKind, CardWritten, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
@@ -12,14 +12,19 @@ use crate::tasker::contract::{self as c, ADD_COMMENT, CommentWritten};
 
 pub struct AddComment;
 
+/// The card, in brief, and the comment's id.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CommentAdded {
+    #[serde(flatten)]
+    pub card: CardWritten,
+    pub comment_id: Uuid,
+}
+
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
-    /// Plain text.
     pub body: String,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
@@ -28,19 +33,20 @@ impl Tool for AddComment {
     const TITLE: &'static str = "Comment on a card";
     const SCOPE: Scope = Scope::IssueComment;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Add a plain-text comment to a card. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Add a plain-text comment to a card.";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = CommentWritten;
+    type Output = CommentAdded;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<CommentWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<CommentAdded, ToolError> {
         let issue = call.card(&a.issue).await?;
         let body = c::AddComment { actor: call.actor(), body: a.body };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(CommentAdded { card: CardWritten::of(&written.issue), comment_id: written.comment.id })
     }
 
-    fn render(c: &CommentWritten) -> String {
-        format!("Comment added to {}.\n\n{}", c.issue.key, text::issue(&c.issue))
+    fn render(c: &CommentAdded) -> String {
+        c.card.render(&format!("Comment {} added", c.comment_id))
     }
 }
 

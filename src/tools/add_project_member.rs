@@ -16,23 +16,21 @@ pub struct AddProjectMember;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The project's id or identifier (e.g. `WEB`).
     pub project: String,
-    /// An existing workspace member: user id or email.
+    /// User id or email.
     pub user: String,
-    /// `member` (the default) or `guest`; agents cannot make anyone an admin.
+    /// member (default) or guest.
     #[serde(default)]
     pub role: Option<ProjectRole>,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
 impl Tool for AddProjectMember {
     const NAME: &'static str = "add_project_member";
-    const TITLE: &'static str = "Add a member to a project";
+    const TITLE: &'static str = "Add a project member";
     const SCOPE: Scope = Scope::ProjectMemberAddExisting;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Add an existing workspace member (by user id or email) to a project, as member unless a role is given. It cannot invite new people. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Add a workspace member (user id or email) to a project as member or guest.";
     const TARGET: Target = Target::Project("project");
     type Input = Input;
     type Output = MemberWritten;

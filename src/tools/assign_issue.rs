@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::readback::{has_assignee, members_for};
-use super::{CallKind, Target, Tool, text};
+use super::{CallKind, CardWritten, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
@@ -16,39 +16,36 @@ pub struct AssignIssue;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
-    /// Names or ids to add.
     #[serde(default)]
     pub add: Vec<String>,
-    /// Names or ids to remove.
     #[serde(default)]
     pub remove: Vec<String>,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
 impl Tool for AssignIssue {
     const NAME: &'static str = "assign_issue";
-    const TITLE: &'static str = "Change a card's assignees";
+    const TITLE: &'static str = "Assign a card";
     const SCOPE: Scope = Scope::IssueAssign;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Add and/or remove assignees on a card, by member id, email or name (project members only). Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Add or remove a card's assignees (project members: id, email or name).";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = CardWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<CardWritten, ToolError> {
         if a.add.is_empty() && a.remove.is_empty() {
             return Err(ToolError::invalid("Nothing to change: send `add` and/or `remove`."));
         }
         let issue = call.card(&a.issue).await?;
         let body = ChangeSet { actor: call.actor(), add: a.add, remove: a.remove };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(CardWritten::of(&written.issue))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &CardWritten) -> String {
+        out.render("Done")
     }
 }
 

@@ -6,45 +6,39 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::readback::{blocks_match, has_assignee, has_label, members_for, state_is};
-use super::{CallKind, Target, Tool, text};
+use super::{BlocksWritten, CallKind, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
-use crate::tasker::contract::{self as c, Blocks, CREATE_ISSUE, Issue, IssueWritten, Member, Priority};
+use crate::tasker::contract::{self as c, BlockName, Blocks, CREATE_ISSUE, Issue, IssueWritten, Member, Priority};
 
 pub struct CreateIssue;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The project's id or identifier (e.g. `WEB`).
     pub project: String,
     pub title: String,
     #[serde(default)]
     pub priority: Option<Priority>,
-    /// State name or id; the project's default state if omitted.
+    /// State name or id.
     #[serde(default)]
     pub state: Option<String>,
     /// Label names or ids.
     #[serde(default)]
     pub labels: Vec<String>,
-    /// Members to assign: id, email or name.
+    /// Member ids, emails or names.
     #[serde(default)]
     pub assignees: Vec<String>,
-    /// YYYY-MM-DD.
     #[serde(default)]
     pub start_date: Option<NaiveDate>,
-    /// YYYY-MM-DD.
     #[serde(default)]
     pub target_date: Option<NaiveDate>,
     /// Parent card key or id, in the same project.
     #[serde(default)]
     pub parent: Option<String>,
-    /// Structured blocks to start the card with (goal, plan, acceptance, log, result).
     #[serde(default)]
     pub blocks: Option<Blocks>,
-    /// A key you choose for this change; repeating it with the same arguments returns
-    /// the first result instead of writing twice.
     pub idempotency_key: String,
 }
 
@@ -53,12 +47,12 @@ impl Tool for CreateIssue {
     const TITLE: &'static str = "Create a card";
     const SCOPE: Scope = Scope::IssueCreate;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Create a card in a project. Optionally set priority, state, labels, assignees, dates, a parent and structured blocks (goal, plan, acceptance, log, result). Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Create a card in a project, optionally with its structured blocks.";
     const TARGET: Target = Target::Project("project");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = BlocksWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<BlocksWritten, ToolError> {
         let project = call.project(&a.project)?;
         let body = c::CreateIssue {
             actor: call.actor(),
@@ -72,14 +66,27 @@ impl Tool for CreateIssue {
             parent: a.parent,
             blocks: a.blocks,
         };
+        let touched = body.blocks.as_ref().map(present_blocks).unwrap_or_default();
         let out = call.write(write(project, body)).await?;
         call.refs.card = Some(out.issue.key.clone());
-        Ok(out)
+        Ok(BlocksWritten::of(&out.issue, touched))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &BlocksWritten) -> String {
+        out.render("Done")
     }
+}
+
+/// The blocks a new card starts with.
+fn present_blocks(b: &Blocks) -> Vec<BlockName> {
+    let present = [
+        (BlockName::Goal, b.goal.is_some()),
+        (BlockName::Plan, b.plan.is_some()),
+        (BlockName::Acceptance, b.acceptance.is_some()),
+        (BlockName::Log, b.log.is_some()),
+        (BlockName::Result, b.result.is_some()),
+    ];
+    present.into_iter().filter(|(_, here)| *here).map(|(b, _)| b).collect()
 }
 
 /// The write as the TaskerWriter runs it: create, then read the card back.

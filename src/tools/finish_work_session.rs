@@ -15,13 +15,11 @@ pub struct FinishWorkSession;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The work session's id, as start_work_session answered.
+    /// Session id from start_work_session.
     pub session: String,
-    /// `done`, `blocked` (say why in the summary) or `abandoned`.
     pub outcome: SessionOutcome,
     /// What was done, or what blocks it (1-2000 characters).
     pub summary: String,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
@@ -30,7 +28,7 @@ impl Tool for FinishWorkSession {
     const TITLE: &'static str = "Finish a work session";
     const SCOPE: Scope = Scope::SessionReport;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Finish your work session at the end of the task: outcome `done`, `blocked` or `abandoned`, and a short summary of what was done or what blocks it. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "At the end of a task: finish your session as done, blocked or abandoned.";
     const TARGET: Target = Target::None;
     type Input = Input;
     type Output = SessionOut;

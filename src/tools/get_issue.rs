@@ -13,7 +13,6 @@ pub struct GetIssue;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
 }
 
@@ -22,7 +21,8 @@ impl Tool for GetIssue {
     const TITLE: &'static str = "Get a card";
     const SCOPE: Scope = Scope::IssueRead;
     const KIND: CallKind = CallKind::Read;
-    const DESCRIPTION: &'static str = "Get one card by key (e.g. WEB-12) or id: fields, structured blocks with their versions, the description and recent comments.";
+    const DESCRIPTION: &'static str =
+        "One card in full: fields, description, structured blocks with their versions, recent comments.";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
     type Output = Issue;

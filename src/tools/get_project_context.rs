@@ -14,7 +14,6 @@ pub struct GetProjectContext;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The project's id or identifier (e.g. `WEB`), as `list_projects` shows it.
     pub project: String,
 }
 
@@ -23,7 +22,8 @@ impl Tool for GetProjectContext {
     const TITLE: &'static str = "Get project context";
     const SCOPE: Scope = Scope::ProjectRead;
     const KIND: CallKind = CallKind::Read;
-    const DESCRIPTION: &'static str = "Get a project's states (with their group: backlog, unstarted, started, completed, cancelled), labels and members. Use the exact names shown here for states, labels and assignees.";
+    const DESCRIPTION: &'static str =
+        "A project's states (with group), labels and members: use these exact names in other calls.";
     const TARGET: Target = Target::Project("project");
     type Input = Input;
     type Output = ProjectContext;

@@ -35,7 +35,7 @@ impl Tool for ListProjects {
     const TITLE: &'static str = "List projects";
     const SCOPE: Scope = Scope::ProjectRead;
     const KIND: CallKind = CallKind::Read;
-    const DESCRIPTION: &'static str = "List the Tasker projects this agent may work in, with their identifiers (e.g. WEB) and the scopes it has in each. Start here.";
+    const DESCRIPTION: &'static str = "The projects this agent may work in, with its scopes in each. Start here.";
     const TARGET: Target = Target::None;
     type Input = Input;
     type Output = ProjectsOut;

@@ -10,6 +10,7 @@
 
 mod readback;
 mod text;
+mod written;
 
 pub mod add_comment;
 pub mod add_project_member;
@@ -41,7 +42,19 @@ pub use crate::actors::rate_buckets::CallKind;
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
 
+pub use written::{BlocksWritten, CardWritten};
+
 pub type JsonObject = Map<String, Value>;
+
+/// A field where `null` means "clear it": a date, or `null`.
+pub(crate) fn nullable_date(_: &mut schemars::SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "anyOf": [{ "type": "string", "format": "date" }, { "type": "null" }] })
+}
+
+/// A field where `null` means "clear it": a string, or `null`.
+pub(crate) fn nullable_string(_: &mut schemars::SchemaGenerator) -> Schema {
+    schemars::json_schema!({ "anyOf": [{ "type": "string" }, { "type": "null" }] })
+}
 
 /// The argument naming what a call touches, checked against the grants before anything
 /// else happens and copied into its audit event.
@@ -101,8 +114,8 @@ impl ToolDef {
             kind: T::KIND,
             description: T::DESCRIPTION,
             target: T::TARGET,
-            input_schema: schema::<T::Input>(),
-            output_schema: schema::<T::Output>(),
+            input_schema: schema::<T::Input>(Direction::Input),
+            output_schema: schema::<T::Output>(Direction::Output),
             execute: execute::<T>,
             render: render::<T>,
         }
@@ -123,9 +136,23 @@ fn execute<'a, T: Tool>(call: &'a mut Call<'_>, args: Value) -> LocalBoxFuture<'
     async move {
         let input: T::Input = parse(T::NAME, args)?;
         let output = T::run(call, input).await?;
-        serde_json::to_value(output).map_err(ToolError::internal)
+        let mut value = serde_json::to_value(output).map_err(ToolError::internal)?;
+        // An absent field is what the lean output schemas promise for "none".
+        drop_nulls(&mut value);
+        Ok(value)
     }
     .boxed_local()
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, item| !item.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 fn render<T: Tool>(out: &Value) -> Option<String> {
@@ -144,17 +171,130 @@ fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, ToolError> {
     })
 }
 
-/// Schemas with every subschema inlined (no `$ref`), which every client understands.
-fn schema<T: JsonSchema>() -> Arc<JsonObject> {
+/// Which way a schema describes data: what the agent sends, or what it gets back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Input,
+    Output,
+}
+
+/// Schemas every client understands and a model reads cheaply: every subschema inlined
+/// (no `$ref`), then made lean (see [`lean`]).
+fn schema<T: JsonSchema>(direction: Direction) -> Arc<JsonObject> {
     let generator = SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true).into_generator();
     let schema: Schema = generator.into_root_schema_for::<T>();
-    let mut obj = match schema.to_value() {
+    let mut value = schema.to_value();
+    lean(&mut value, direction);
+    let mut obj = match value {
         Value::Object(o) => o,
         _ => JsonObject::new(),
     };
     obj.remove("$schema");
     obj.remove("title");
     Arc::new(obj)
+}
+
+/// Formats clients and model providers all accept; others are dropped.
+const PORTABLE_FORMATS: &[&str] = &["date", "date-time", "uuid", "email"];
+
+/// Makes a schema lean and portable, in place:
+/// - a nullable `"type": [X, "null"]` becomes `X` (an optional field is simply absent;
+///   where `null` means something, a field says so with an explicit `anyOf`);
+/// - defaults that say nothing (`null`, `[]`, `false`) and formats outside
+///   [`PORTABLE_FORMATS`] go;
+/// - only the root's properties keep their descriptions in inputs (a type's own
+///   description repeats what the tool's says), and outputs keep none (the text
+///   rendering explains a result), nor more than an outline (see [`outline`]);
+/// - `additionalProperties: false` goes (unknown fields are refused by name anyway).
+fn lean(v: &mut Value, direction: Direction) {
+    lean_node(v, direction, Position::Root);
+    if direction == Direction::Output {
+        outline(v);
+    }
+}
+
+/// An output schema's outline: the root's properties with their types (an array's
+/// items with theirs), nothing deeper. Clients validate a result's shape with it; the
+/// text content and `get_issue` carry the detail, and the whole list stays small.
+fn outline(v: &mut Value) {
+    if let Value::Object(root) = v {
+        root.remove("required");
+    }
+    let Some(Value::Object(props)) = v.get_mut("properties") else {
+        return;
+    };
+    for p in props.values_mut() {
+        *p = brief(p);
+    }
+}
+
+fn brief(v: &Value) -> Value {
+    let mut out = JsonObject::new();
+    for key in ["type", "anyOf"] {
+        if let Some(t) = v.get(key) {
+            out.insert(key.into(), t.clone());
+        }
+    }
+    if let Some(items) = v.get("items") {
+        let mut item = JsonObject::new();
+        if let Some(t) = items.get("type") {
+            item.insert("type".into(), t.clone());
+        }
+        out.insert("items".into(), Value::Object(item));
+    }
+    Value::Object(out)
+}
+
+/// Where a subschema sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    Root,
+    /// A property of the root.
+    Property,
+    Nested,
+}
+
+fn lean_node(v: &mut Value, direction: Direction, at: Position) {
+    let Value::Object(node) = v else {
+        if let Value::Array(items) = v {
+            items.iter_mut().for_each(|i| lean_node(i, direction, Position::Nested));
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = node.get("type") {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if kept.len() == 1 {
+            node.insert("type".into(), kept[0].clone());
+        }
+    }
+    if let Some(Value::Array(values)) = node.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    let says_nothing = |d: &Value| d.is_null() || d == &Value::Bool(false) || d.as_array().is_some_and(Vec::is_empty);
+    if node.get("default").is_some_and(says_nothing) {
+        node.remove("default");
+    }
+    if node.get("format").and_then(Value::as_str).is_some_and(|f| !PORTABLE_FORMATS.contains(&f)) {
+        node.remove("format");
+    }
+    if direction == Direction::Output || at == Position::Nested {
+        node.remove("description");
+    }
+    // Unknown fields are refused with a precise error anyway.
+    if node.get("additionalProperties") == Some(&Value::Bool(false)) {
+        node.remove("additionalProperties");
+    }
+    for (key, child) in node.iter_mut() {
+        // `properties` maps names to schemas; it is not a schema itself.
+        if key == "properties" {
+            let of = if at == Position::Root { Position::Property } else { Position::Nested };
+            if let Value::Object(props) = child {
+                props.values_mut().for_each(|p| lean_node(p, direction, of));
+            }
+        } else if matches!(key.as_str(), "items" | "anyOf" | "oneOf" | "allOf" | "additionalProperties") {
+            lean_node(child, direction, Position::Nested);
+        }
+    }
 }
 
 static CATALOGUE: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {

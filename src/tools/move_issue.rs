@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::readback::state_is;
-use super::{CallKind, Target, Tool, text};
+use super::{CallKind, CardWritten, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
@@ -16,11 +16,9 @@ pub struct MoveIssue;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
-    /// The state to move to: its name (e.g. `In Progress`) or id.
+    /// State name (e.g. In Progress) or id.
     pub state: String,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
@@ -29,20 +27,20 @@ impl Tool for MoveIssue {
     const TITLE: &'static str = "Move a card";
     const SCOPE: Scope = Scope::IssueMove;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str =
-        "Move a card to another state, by state name (e.g. `In Progress`) or id. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Move a card to another state (name or id).";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = CardWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<CardWritten, ToolError> {
         let issue = call.card(&a.issue).await?;
         let body = c::MoveIssue { actor: call.actor(), state: a.state };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(CardWritten::of(&written.issue))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &CardWritten) -> String {
+        out.render("Done")
     }
 }
 

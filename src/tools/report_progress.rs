@@ -15,14 +15,13 @@ pub struct ReportProgress;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The work session's id, as start_work_session answered.
+    /// Session id from start_work_session.
     pub session: String,
-    /// The card you work on now, if it changed: its key (e.g. `WEB-12`) or id.
+    /// The card you are on now, if it changed.
     #[serde(default)]
     pub card: Option<String>,
-    /// What you are doing now, in a sentence (1-500 characters).
+    /// Your current step, in a sentence (1-500 characters).
     pub status: String,
-    /// A key you choose for this report.
     pub idempotency_key: String,
 }
 
@@ -31,7 +30,7 @@ impl Tool for ReportProgress {
     const TITLE: &'static str = "Report progress";
     const SCOPE: Scope = Scope::SessionReport;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Report progress on your work session: the card you are on now (when it changes) and your current step. Call it when the card or the step changes; it also keeps the session from turning stale. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Report your session's current card and step whenever either changes.";
     const TARGET: Target = Target::Card("card");
     type Input = Input;
     type Output = SessionOut;

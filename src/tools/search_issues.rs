@@ -16,24 +16,18 @@ pub struct SearchIssues;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The project's id or identifier (e.g. `WEB`).
     pub project: String,
-    /// Text to find in titles and descriptions.
+    /// Text to find.
     #[serde(default)]
     pub query: Option<String>,
-    /// Only cards in this state (name or id).
     #[serde(default)]
     pub state: Option<String>,
-    /// Only cards with this label (name or id).
     #[serde(default)]
     pub label: Option<String>,
-    /// Only cards assigned to this member (id, email or name).
     #[serde(default)]
     pub assignee: Option<String>,
-    /// `next_cursor` from the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
-    /// Cards per page, 1 to 100 (default 25).
     #[serde(default)]
     #[schemars(range(min = 1, max = 100))]
     pub limit: Option<u32>,
@@ -44,7 +38,7 @@ impl Tool for SearchIssues {
     const TITLE: &'static str = "Search cards";
     const SCOPE: Scope = Scope::IssueRead;
     const KIND: CallKind = CallKind::Read;
-    const DESCRIPTION: &'static str = "Search cards in a project by text, state, label or assignee. Results are paged: pass `next_cursor` back as `cursor` for more.";
+    const DESCRIPTION: &'static str = "Search a project's cards; pass next_cursor back as cursor for the next page.";
     const TARGET: Target = Target::Project("project");
     type Input = Input;
     type Output = IssuePage;

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::readback::has_label;
-use super::{CallKind, Target, Tool, text};
+use super::{CallKind, CardWritten, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
@@ -16,39 +16,36 @@ pub struct SetIssueLabels;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
-    /// Names or ids to add.
     #[serde(default)]
     pub add: Vec<String>,
-    /// Names or ids to remove.
     #[serde(default)]
     pub remove: Vec<String>,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
 impl Tool for SetIssueLabels {
     const NAME: &'static str = "set_issue_labels";
-    const TITLE: &'static str = "Change a card's labels";
+    const TITLE: &'static str = "Label a card";
     const SCOPE: Scope = Scope::IssueLabel;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Add and/or remove labels on a card, by name or id. Adding a label it has or removing one it lacks changes nothing. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Add or remove a card's labels (names or ids).";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = CardWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<CardWritten, ToolError> {
         if a.add.is_empty() && a.remove.is_empty() {
             return Err(ToolError::invalid("Nothing to change: send `add` and/or `remove`."));
         }
         let issue = call.card(&a.issue).await?;
         let body = ChangeSet { actor: call.actor(), add: a.add, remove: a.remove };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(CardWritten::of(&written.issue))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &CardWritten) -> String {
+        out.render("Done")
     }
 }
 

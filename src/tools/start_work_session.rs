@@ -17,13 +17,10 @@ pub struct StartWorkSession;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// What this session is for, in a sentence (1-500 characters).
+    /// The task, in a sentence (1-500 characters).
     pub goal: String,
-    /// The card it starts on: its key (e.g. `WEB-12`) or id.
     #[serde(default)]
     pub card: Option<String>,
-    /// A key you choose for this change; repeating it with the same arguments returns
-    /// the first result instead of starting a second session.
     pub idempotency_key: String,
 }
 
@@ -39,8 +36,6 @@ pub struct SessionOut {
     /// The latest status reported.
     pub last_status: Option<String>,
     pub started_at: DateTime<Utc>,
-    pub last_report_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
     pub outcome: Option<SessionOutcome>,
     pub summary: Option<String>,
 }
@@ -54,8 +49,6 @@ impl From<WorkSession> for SessionOut {
             card: s.card,
             last_status: s.last_status,
             started_at: s.started_at,
-            last_report_at: s.last_report_at,
-            ended_at: s.ended_at,
             outcome: s.outcome,
             summary: s.summary,
         }
@@ -67,7 +60,7 @@ impl Tool for StartWorkSession {
     const TITLE: &'static str = "Start a work session";
     const SCOPE: Scope = Scope::SessionReport;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Report that you are starting a task: its goal and, optionally, the card you start on. Call it at the beginning of a task; then report_progress when the card or the step changes, and finish_work_session at the end. Answers the session's id. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "At the start of a task: report its goal and card; answers the session id.";
     const TARGET: Target = Target::Card("card");
     type Input = Input;
     type Output = SessionOut;

@@ -43,6 +43,9 @@ pub fn issue(i: &Issue) -> String {
     if let Some(p) = &i.parent {
         let _ = writeln!(s, "parent: {}", p.key);
     }
+    if !i.description_text.trim().is_empty() {
+        let _ = writeln!(s, "\n## Description\n{}", i.description_text.trim());
+    }
     let b = &i.blocks;
     let version = |name| i.block_versions.get(&name).map(|v| format!(" (version {v})")).unwrap_or_default();
     use BlockName::*;
@@ -70,9 +73,4 @@ pub fn issue(i: &Issue) -> String {
         }
     }
     s
-}
-
-/// A card after a write changed it.
-pub fn written(i: &Issue) -> String {
-    format!("Done: {} is now:\n\n{}", i.key, issue(i))
 }

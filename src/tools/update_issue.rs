@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::readback::date_field;
-use super::{CallKind, Target, Tool, text};
+use super::{CallKind, CardWritten, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::{Scope, double_option};
@@ -18,26 +18,23 @@ pub struct UpdateIssue;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
     pub priority: Option<Priority>,
-    /// YYYY-MM-DD, or null to clear.
+    /// YYYY-MM-DD; null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schemars(with = "Option<NaiveDate>")]
+    #[schemars(schema_with = "super::nullable_date")]
     pub start_date: Option<Option<NaiveDate>>,
-    /// YYYY-MM-DD, or null to clear.
+    /// YYYY-MM-DD; null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schemars(with = "Option<NaiveDate>")]
+    #[schemars(schema_with = "super::nullable_date")]
     pub target_date: Option<Option<NaiveDate>>,
-    /// Parent card key or id, or null to clear.
+    /// Parent card key or id; null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schemars(with = "Option<String>")]
+    #[schemars(schema_with = "super::nullable_string")]
     pub parent: Option<Option<String>>,
-    /// A key you choose for this change; repeating it with the same arguments returns
-    /// the first result instead of writing twice.
     pub idempotency_key: String,
 }
 
@@ -46,12 +43,13 @@ impl Tool for UpdateIssue {
     const TITLE: &'static str = "Update a card";
     const SCOPE: Scope = Scope::IssueUpdate;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Change a card's title, priority, start or target date, or parent. Only the fields you send change. To change the description use update_structured_blocks. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str =
+        "Change a card's title, priority, dates or parent (state: move_issue; description: update_structured_blocks).";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = CardWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<CardWritten, ToolError> {
         let mut changes = Map::new();
         if let Some(t) = a.title {
             changes.insert("title".into(), json!(t));
@@ -75,11 +73,12 @@ impl Tool for UpdateIssue {
         }
         let issue = call.card(&a.issue).await?;
         let body = c::UpdateIssue { actor: call.actor(), changes };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(CardWritten::of(&written.issue))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &CardWritten) -> String {
+        out.render("Done")
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::readback::blocks_match;
-use super::{CallKind, Target, Tool, text};
+use super::{BlocksWritten, CallKind, Target, Tool};
 use crate::actors::tasker_writer::{Job, WriteError};
 use crate::calls::{Call, ToolError};
 use crate::model::Scope;
@@ -17,35 +17,44 @@ pub struct UpdateStructuredBlocks;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// The card's key (e.g. `WEB-12`) or id.
     pub issue: String,
-    /// Changes applied in order, all or nothing.
+    /// Applied in order, all or nothing.
     pub ops: Vec<BlockOp>,
-    /// A key you choose for this change.
     pub idempotency_key: String,
 }
 
 impl Tool for UpdateStructuredBlocks {
     const NAME: &'static str = "update_structured_blocks";
-    const TITLE: &'static str = "Update structured blocks";
+    const TITLE: &'static str = "Edit card blocks";
     const SCOPE: Scope = Scope::IssueBlocks;
     const KIND: CallKind = CallKind::Write;
-    const DESCRIPTION: &'static str = "Update the structured blocks in a card's description without touching the rest of it. Ops: `replace` a goal/plan/result (`text`) or the acceptance checklist (`items`) passing the `base_version` from get_issue (a conflict returns the current content to merge and retry); `append_log` adds a log entry; `check_item` ticks or unticks an acceptance item by its text. Requires an idempotency_key.";
+    const DESCRIPTION: &'static str = "Edit a card's goal, plan, acceptance, log or result block, leaving the rest of the description alone. replace takes base_version from get_issue; a conflict returns the block to merge.";
     const TARGET: Target = Target::Card("issue");
     type Input = Input;
-    type Output = IssueWritten;
+    type Output = BlocksWritten;
 
-    async fn run(call: &mut Call<'_>, a: Input) -> Result<IssueWritten, ToolError> {
+    async fn run(call: &mut Call<'_>, a: Input) -> Result<BlocksWritten, ToolError> {
         if a.ops.is_empty() {
             return Err(ToolError::invalid("Nothing to change: `ops` is empty."));
         }
         let issue = call.card(&a.issue).await?;
+        let touched: Vec<BlockName> = a.ops.iter().map(block_of).collect();
         let body = c::UpdateBlocks { actor: call.actor(), ops: a.ops };
-        call.write(write(issue.project_id, issue.id, body)).await
+        let written = call.write(write(issue.project_id, issue.id, body)).await?;
+        Ok(BlocksWritten::of(&written.issue, touched))
     }
 
-    fn render(out: &IssueWritten) -> String {
-        text::written(&out.issue)
+    fn render(out: &BlocksWritten) -> String {
+        out.render("Done")
+    }
+}
+
+/// The block an op changes.
+fn block_of(op: &BlockOp) -> BlockName {
+    match op {
+        BlockOp::Replace { block, .. } => *block,
+        BlockOp::AppendLog { .. } => BlockName::Log,
+        BlockOp::CheckItem { .. } => BlockName::Acceptance,
     }
 }
 

@@ -431,11 +431,11 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
         let (status, answer) = call(method, &path, bearer, body).await;
         assert_eq!(status, expected, "{method} {path}: {answer}");
         if is_tool_call {
-            let comment = &answer["result"]["structuredContent"]["comment"];
-            assert_eq!(comment["body"], "hello", "the MCP write succeeded: {answer}");
+            let added = &answer["result"]["structuredContent"];
+            assert!(added["comment_id"].is_string() && added["key"] == "WEB-1", "the MCP write succeeded: {answer}");
         }
         if method == "POST" && path.ends_with("/comments") {
-            assert_eq!(answer["comment"]["body"], "from REST", "the REST write succeeded: {answer}");
+            assert!(answer["comment_id"].is_string(), "the REST write succeeded: {answer}");
         }
     }
     assert!(gw.terminate().success());
@@ -458,8 +458,7 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     assert!(line["duration_ms"].is_number(), "{line}");
     assert!(Uuid::parse_str(line["request_id"].as_str().unwrap()).is_ok());
     assert_eq!(line["agent_id"], agent.as_str());
-    assert!(answers.contains("\"add_comment\"") || answers.contains("hello"), "the MCP calls ran: {answers}");
-    assert!(answers.contains("from REST"), "the REST write ran");
+    assert!(answers.matches("comment_id").count() >= 2, "the MCP and REST writes ran: {answers}");
     for (what, text) in [("logs", &logs), ("API answers", &answers), ("CLI listing", &listing)] {
         assert!(!text.contains(&secret), "the token secret appears in the {what}");
         assert!(!text.contains(INTERNAL), "the internal token appears in the {what}");

@@ -74,7 +74,7 @@ async fn initialize_negotiates_every_supported_version(backend: Backend) {
         let tools = m.request("tools/list", json!({})).await.body;
         let create =
             tools["result"]["tools"].as_array().unwrap().iter().find(|t| t["name"] == "create_issue").unwrap().clone();
-        assert_eq!(create["inputSchema"]["additionalProperties"], false);
+        assert!(create["inputSchema"]["required"].as_array().unwrap().contains(&json!("idempotency_key")));
         assert_eq!(create["annotations"]["destructiveHint"], false);
         assert_eq!(create["annotations"]["idempotentHint"], true);
         assert_eq!(create.get("outputSchema").is_some(), got != "2025-03-26", "outputSchema from 2025-06-18");
@@ -222,10 +222,11 @@ async fn a_card_workflow_through_mcp(backend: Backend) {
         .ok("create_issue", json!({"project": "WEB", "title": "Agent card", "labels": ["feature"], "idempotency_key": "create-agent-card-1",
             "blocks": {"goal": "Show the flow"}}))
         .await;
-    let key = created["issue"]["key"].as_str().unwrap().to_string();
-    assert_eq!(created["issue"]["labels"][0]["name"], "feature");
+    let key = created["key"].as_str().unwrap().to_string();
+    assert!(created["block_versions"]["goal"].is_string(), "the blocks it wrote, with their versions: {created}");
     let read = m.ok("get_issue", json!({"issue": key})).await;
     assert_eq!(read["blocks"]["goal"], "Show the flow");
+    assert_eq!(read["labels"][0]["name"], "feature");
     let blocks = m
         .ok(
             "update_structured_blocks",
@@ -234,10 +235,13 @@ async fn a_card_workflow_through_mcp(backend: Backend) {
             {"op": "append_log", "entry": "planned"}]}),
         )
         .await;
-    assert_eq!(blocks["issue"]["blocks"]["plan"], "1. do it");
+    let read = m.ok("get_issue", json!({"issue": key})).await;
+    assert_eq!(read["blocks"]["plan"], "1. do it");
+    assert_eq!(blocks["block_versions"]["plan"], read["block_versions"]["plan"], "the answer names the new versions");
+    assert_eq!(blocks["block_versions"]["log"], read["block_versions"]["log"]);
     let moved =
         m.ok("move_issue", json!({"issue": key, "state": "In Progress", "idempotency_key": "move-agent-card-1"})).await;
-    assert_eq!(moved["issue"]["state"]["name"], "In Progress");
+    assert_eq!((moved["key"].as_str(), moved["state"].as_str()), (Some(key.as_str()), Some("In Progress")));
     let r = m.call("move_issue", json!({"issue": key, "state": "Doing", "idempotency_key": "move-agent-card-2"})).await;
     let text = error_text(&r);
     assert!(
@@ -247,24 +251,34 @@ async fn a_card_workflow_through_mcp(backend: Backend) {
     let r = m.call("update_issue", json!({"issue": key, "idempotency_key": "upd-agent-card-1"})).await;
     assert!(error_text(&r).contains("Nothing to change"));
     let updated = m.ok("update_issue", json!({"issue": key, "priority": "high", "target_date": "2026-12-24", "idempotency_key": "upd-agent-card-2"})).await;
-    assert_eq!(updated["issue"]["priority"], "high");
+    assert_eq!(updated["key"], key);
+    assert_eq!(m.ok("get_issue", json!({"issue": key})).await["priority"], "high");
     let c =
         m.ok("add_comment", json!({"issue": key, "body": "On it", "idempotency_key": "comment-agent-card-1"})).await;
-    assert_eq!(c["comment"]["body"], "On it");
+    let read = m.ok("get_issue", json!({"issue": key})).await;
+    let comment = read["recent_comments"].as_array().unwrap().iter().find(|x| x["id"] == c["comment_id"]).cloned();
+    assert_eq!(comment.map(|x| x["body"].clone()), Some(json!("On it")));
     let l = m
         .ok(
             "set_issue_labels",
             json!({"issue": key, "add": ["bug"], "remove": ["feature"], "idempotency_key": "labels-agent-card-1"}),
         )
         .await;
-    assert_eq!(l["issue"]["labels"].as_array().unwrap().len(), 1);
+    assert_eq!(l["key"], key);
+    let read = m.ok("get_issue", json!({"issue": key})).await;
+    assert_eq!(
+        read["labels"].as_array().unwrap().iter().map(|x| x["name"].clone()).collect::<Vec<_>>(),
+        [json!("bug")]
+    );
     let a = m
         .ok(
             "assign_issue",
             json!({"issue": key, "add": ["alice@example.com"], "idempotency_key": "assign-agent-card-1"}),
         )
         .await;
-    assert_eq!(a["issue"]["assignees"][0]["display_name"], "Alice");
+    assert_eq!(a["key"], key);
+    let read = m.ok("get_issue", json!({"issue": key})).await;
+    assert_eq!(read["assignees"][0]["display_name"], "Alice");
     let found = m.ok("search_issues", json!({"project": "WEB", "query": "Agent card"})).await;
     assert_eq!(found["issues"][0]["key"], key);
     // The text rendering names what the next call needs.
@@ -290,8 +304,7 @@ async fn cards_outside_the_grant_are_denied_by_id_key_and_search(backend: Backen
     let card = ops
         .ok("create_issue", json!({"project": "OPS", "title": "Secret ops card", "idempotency_key": "create-ops-1"}))
         .await;
-    let (id, key) =
-        (card["issue"]["id"].as_str().unwrap().to_string(), card["issue"]["key"].as_str().unwrap().to_string());
+    let (id, key) = (card["id"].as_str().unwrap().to_string(), card["key"].as_str().unwrap().to_string());
     let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
     for (tool, args) in [
         ("get_issue", json!({"issue": key})),
@@ -458,7 +471,7 @@ async fn rest_endpoints_share_the_pipeline(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let key = r.body["issue"]["key"].as_str().unwrap().to_string();
+    let key = r.body["key"].as_str().unwrap().to_string();
     let again = app
         .send_with(
             "POST",
@@ -485,7 +498,7 @@ async fn rest_endpoints_share_the_pipeline(backend: Backend) {
             Some(json!({"state": "Done"})),
         )
         .await;
-    assert_eq!(r.body["issue"]["state"]["name"], "Done", "{}", r.text);
+    assert_eq!(r.body["state"], "Done", "{}", r.text);
     let r = app.send("GET", &format!("/api/v1/issues/{key}"), t, None).await;
     assert_eq!(r.body["key"], key.as_str());
     let r = app.send("GET", "/api/v1/projects/WEB/issues?query=From%20REST&limit=5", t, None).await;
@@ -671,7 +684,7 @@ async fn hostile_inputs_get_precise_errors(backend: Backend) {
     let card = ops
         .ok("create_issue", json!({"project": "OPS", "title": "elsewhere", "idempotency_key": "hostile-ops-1"}))
         .await;
-    let card_id = card["issue"]["id"].as_str().unwrap();
+    let card_id = card["id"].as_str().unwrap();
     let text = error_text(&m.call("get_issue", json!({"issue": card_id})).await);
     assert!(text.contains("project_not_granted") && text.contains("WEB"), "{text}");
     assert!(!text.contains(&demo::OPS.to_string()), "the card's project is not revealed: {text}");

@@ -669,6 +669,7 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
         blocks: Blocks::default(),
         block_versions: Default::default(),
         description_html: String::new(),
+        description_text: String::new(),
         recent_comments: vec![],
     };
     let served = card.clone();

@@ -13,7 +13,7 @@ use crate::reference_tasker::schema::{
     tasker_issue_assignees as ia, tasker_issue_labels as il, tasker_issues as i, tasker_labels as l,
     tasker_projects as p, tasker_states as s, tasker_users as u,
 };
-use crate::reference_tasker::text::search_text;
+use crate::reference_tasker::text::{html_to_text, search_text};
 use crate::storage::{DbConn, StorageError};
 use crate::tasker::contract::{Issue, IssueRef, IssueSummary, LabelRef, Priority, StateGroup, StateRef, UserRef};
 
@@ -323,6 +323,7 @@ pub fn full(conn: &mut DbConn, row: &IssueRow) -> Result<Issue, StorageError> {
         blocks: description.blocks().clone(),
         block_versions: description.versions(),
         description_html: row.description_html.clone(),
+        description_text: html_to_text(&description.human_html()),
         recent_comments: comments::recent(conn, &row.id, RECENT_COMMENTS)?,
     })
 }

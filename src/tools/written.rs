@@ -1,0 +1,57 @@
+//! What a write tool answers: the card as the write left it, in brief (its key, id and
+//! state, and the versions of the blocks the write changed). `get_issue` is the one
+//! tool that returns a card in full; a write's answer, and what is kept to replay it,
+//! stays small whatever the card's size.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::tasker::contract::{BlockName, Issue};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CardWritten {
+    pub id: Uuid,
+    pub key: String,
+    /// The card's state after the write.
+    pub state: String,
+}
+
+impl CardWritten {
+    pub fn of(issue: &Issue) -> Self {
+        CardWritten { id: issue.id, key: issue.key.clone(), state: issue.state.name.clone() }
+    }
+
+    /// `Done: WEB-3 (id …) is in "In Progress".`
+    pub fn render(&self, done: &str) -> String {
+        format!("{done}: {} (id {}) is in `{}`. Read it in full with get_issue.", self.key, self.id, self.state)
+    }
+}
+
+/// A card write that changed structured blocks: the card in brief and the blocks' new
+/// versions (each the `base_version` of a later replace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BlocksWritten {
+    #[serde(flatten)]
+    pub card: CardWritten,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub block_versions: BTreeMap<BlockName, String>,
+}
+
+impl BlocksWritten {
+    /// The brief of `issue`, with the versions of the `touched` blocks it has.
+    pub fn of(issue: &Issue, touched: impl IntoIterator<Item = BlockName>) -> Self {
+        let block_versions =
+            touched.into_iter().filter_map(|b| issue.block_versions.get(&b).map(|v| (b, v.clone()))).collect();
+        BlocksWritten { card: CardWritten::of(issue), block_versions }
+    }
+
+    pub fn render(&self, done: &str) -> String {
+        let versions: Vec<String> = self.block_versions.iter().map(|(b, v)| format!("{b} {v}")).collect();
+        let versions =
+            if versions.is_empty() { String::new() } else { format!(" Block versions now: {}.", versions.join(", ")) };
+        format!("{}{versions}", self.card.render(done))
+    }
+}

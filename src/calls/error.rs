@@ -155,6 +155,12 @@ fn list(v: Option<&Value>) -> String {
     }
 }
 
+/// Text ending with a full stop, so a hint can follow it.
+fn sentence(text: &str) -> String {
+    let t = text.trim_end();
+    if t.ends_with(['.', '!', '?']) { t.to_string() } else { format!("{t}.") }
+}
+
 /// A contract error from Tasker, as the agent's code and recovery text; Tasker's own
 /// code and details ride along under `details.tasker`.
 fn rejected(a: crate::tasker::contract::AdapterError) -> ToolError {
@@ -183,7 +189,13 @@ fn rejected(a: crate::tasker::contract::AdapterError) -> ToolError {
                 ),
             )
         }
-        ErrorCode::NotFound => ToolError::new(ToolCode::NotFound, a.message.clone()),
+        ErrorCode::NotFound => ToolError::new(
+            ToolCode::NotFound,
+            format!(
+                "{} Find the card with search_issues (by words in its title, its state or a label) and use the key it gives.",
+                sentence(&a.message)
+            ),
+        ),
         ErrorCode::BadRequest => ToolError::invalid(a.message.clone()),
         ErrorCode::Unauthorized => {
             tracing::error!("Tasker refused the gateway's credentials: check TASKER_TOKEN");

@@ -1,8 +1,10 @@
 //! The one call pipeline, for MCP `tools/call` and the REST endpoints alike. It reads
 //! top to bottom in [`run`]: the caller is already authenticated (TokenSessions), then
 //!
-//! 1. **rate**: the agent's read or write budget (RateBuckets);
-//! 2. **arguments**: no NUL, no unbounded text;
+//! 1. **arguments**: no NUL, no unbounded text, a valid idempotency key for a write,
+//!    the tool's input type;
+//! 2. **rate**: the agent's read or write budget (RateBuckets); a call refused for
+//!    its arguments costs a read;
 //! 3. **scope**: the tool's scope in at least one project;
 //! 4. **grant**, on the actual arguments (the project, or the card's project);
 //! 5. **reporting mode**: an owner in `required` mode needs an open work session
@@ -80,13 +82,15 @@ struct Pipeline<'s>(&'s AppState);
 
 impl Pipeline<'_> {
     async fn steps(&self, call: &mut Call<'_>) -> Result<Value, ToolError> {
-        take(&self.0.rate, call.principal, call.tool.kind).await?;
-        screen(call.tool.name, call.args())?;
+        // A call refused for its arguments costs a read, not a write.
+        let checked = arguments(call.tool, call.args());
+        let kind = if checked.is_ok() { call.tool.kind } else { CallKind::Read };
+        take(&self.0.rate, call.principal, kind).await?;
+        let key = checked?;
         Allowed::for_tool(call.principal, call.tool)?;
         call.authorize().await?;
         self.reporting_mode(call).await?;
-        if call.tool.kind == CallKind::Write {
-            let key = check_key(call.args().get("idempotency_key"))?;
+        if let Some(key) = key {
             if let Some(replay) = self.claim(call, key).await? {
                 return Ok(replay);
             }
@@ -219,6 +223,18 @@ pub async fn take(rate: &Addr<RateBuckets>, p: &Principal, kind: CallKind) -> Re
         }
         Err(e) => Err(ToolError::internal(e)),
     }
+}
+
+/// The arguments step: screened, with a valid idempotency key when the tool writes,
+/// and of the tool's input type. Gives the write's key.
+fn arguments(tool: &ToolDef, args: &Value) -> Result<Option<String>, ToolError> {
+    screen(tool.name, args)?;
+    let key = match tool.kind {
+        CallKind::Write => Some(check_key(args.get("idempotency_key"))?),
+        CallKind::Read => None,
+    };
+    tool.check(args)?;
+    Ok(key)
 }
 
 /// Longest string any argument may hold (the longest real field, a block's text, is

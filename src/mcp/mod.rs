@@ -30,14 +30,15 @@ fn at_least(version: &str, min: &str) -> bool {
     version >= min
 }
 
-pub const INSTRUCTIONS: &str = "NODE.DC Tasker gateway: work on the team's Tasker cards through these tools only. \
+/// Codex shows a model only the first ~250 characters: the rules come first.
+pub const INSTRUCTIONS: &str = "Rules: 1. Every write takes an idempotency_key: a new key for each change, the same key \
+when you retry it (a retry returns the first result). 2. Nothing can be deleted or archived here. \
+3. Every error says how to recover: do what it says. \
 Start with list_projects, then get_project_context for the exact state, label and member names. \
-Cards are named by key (WEB-12) or id. Every write needs an idempotency_key you choose for that change \
-(e.g. `create-login-page-1`); repeating a call with the same key returns the first result, so retry with the same key \
-after a timeout and use a new key for a new change. Keep your working notes in the card's structured blocks \
-(goal, plan, acceptance, log, result) with update_structured_blocks: read the block versions with get_issue \
-and pass base_version when replacing; append_log and check_item never conflict. \
-Nothing can be deleted or archived through this server. An error result says how to recover.";
+Cards are named by key (WEB-12) or id; search_issues finds them. Keep your working notes in the card's structured \
+blocks (goal, plan, acceptance, log, result) with update_structured_blocks: pass the base_version get_issue shows \
+when replacing; append_log and check_item never conflict. Report your work on a card with start_work_session, \
+report_progress and finish_work_session (required when your owner's reporting mode says so).";
 
 fn protocol_version(version: &str) -> ProtocolVersion {
     match version {

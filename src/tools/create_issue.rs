@@ -54,6 +54,9 @@ impl Tool for CreateIssue {
 
     async fn run(call: &mut Call<'_>, a: Input) -> Result<BlocksWritten, ToolError> {
         let project = call.project(&a.project)?;
+        if let Some(parent) = &a.parent {
+            super::parent::same_project(call.refs.project.as_deref(), parent)?;
+        }
         let body = c::CreateIssue {
             actor: call.actor(),
             title: a.title,

@@ -8,6 +8,7 @@
 //! (`http/routes/mod.rs`) and its entry in docs/MCP_TOOLS_CONTRACT.md. Nothing else
 //! matches a tool's name.
 
+mod parent;
 mod readback;
 mod text;
 mod written;
@@ -77,6 +78,8 @@ pub trait Tool: 'static {
     /// For the model: what it does and when to use it.
     const DESCRIPTION: &'static str;
     const TARGET: Target;
+    /// Fields a model may try here that another tool changes: (field, that tool).
+    const ELSEWHERE: &'static [(&'static str, &'static str)] = &[];
     type Input: DeserializeOwned + JsonSchema;
     type Output: Serialize + DeserializeOwned + JsonSchema;
 
@@ -102,6 +105,7 @@ pub struct ToolDef {
     pub input_schema: Arc<JsonObject>,
     pub output_schema: Arc<JsonObject>,
     execute: Execute,
+    check: fn(&Value) -> Result<(), ToolError>,
     render: fn(&Value) -> Option<String>,
 }
 
@@ -117,6 +121,7 @@ impl ToolDef {
             input_schema: schema::<T::Input>(Direction::Input),
             output_schema: schema::<T::Output>(Direction::Output),
             execute: execute::<T>,
+            check: check::<T>,
             render: render::<T>,
         }
     }
@@ -124,6 +129,12 @@ impl ToolDef {
     /// Parses the arguments and runs the tool.
     pub fn execute<'a>(&self, call: &'a mut Call<'_>, args: Value) -> LocalBoxFuture<'a, Result<Value, ToolError>> {
         (self.execute)(call, args)
+    }
+
+    /// Are these arguments of the tool's input type? (The pipeline asks before the
+    /// call costs anything more than a read.)
+    pub fn check(&self, args: &Value) -> Result<(), ToolError> {
+        (self.check)(args)
     }
 
     /// The text block of a result (its JSON when it is not this tool's output).
@@ -134,7 +145,7 @@ impl ToolDef {
 
 fn execute<'a, T: Tool>(call: &'a mut Call<'_>, args: Value) -> LocalBoxFuture<'a, Result<Value, ToolError>> {
     async move {
-        let input: T::Input = parse(T::NAME, args)?;
+        let input: T::Input = parse::<T>(args)?;
         let output = T::run(call, input).await?;
         let mut value = serde_json::to_value(output).map_err(ToolError::internal)?;
         // An absent field is what the lean output schemas promise for "none".
@@ -159,15 +170,26 @@ fn render<T: Tool>(out: &Value) -> Option<String> {
     serde_json::from_value::<T::Output>(out.clone()).ok().map(|o| T::render(&o))
 }
 
-/// Arguments as the tool's input type, or `invalid_arguments` naming the field.
-fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, ToolError> {
+fn check<T: Tool>(args: &Value) -> Result<(), ToolError> {
+    parse::<T>(args.clone()).map(|_: T::Input| ())
+}
+
+/// Arguments as the tool's input type, or `invalid_arguments` naming the field and
+/// the way forward.
+fn parse<T: Tool>(args: Value) -> Result<T::Input, ToolError> {
+    let tool = T::NAME;
+    if let Some((field, other)) = T::ELSEWHERE.iter().find(|(field, _)| args.get(field).is_some()) {
+        return Err(ToolError::invalid(format!("`{tool}` does not change `{field}`: use {other}.")));
+    }
     serde_path_to_error::deserialize(args).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { String::new() } else { format!(" at `{path}`") };
-        ToolError::invalid(format!(
-            "The arguments of `{tool}` are not valid{at}: {}. See the tool's input schema.",
-            e.inner()
-        ))
+        let hint = if path.ends_with("date") {
+            "Dates are YYYY-MM-DD, e.g. 2026-12-31."
+        } else {
+            "See the tool's input schema."
+        };
+        ToolError::invalid(format!("The arguments of `{tool}` are not valid{at}: {}. {hint}", e.inner()))
     })
 }
 

@@ -46,6 +46,13 @@ impl Tool for UpdateIssue {
     const DESCRIPTION: &'static str =
         "Change a card's title, priority, dates or parent (state: move_issue; description: update_structured_blocks).";
     const TARGET: Target = Target::Card("issue");
+    const ELSEWHERE: &'static [(&'static str, &'static str)] = &[
+        ("state", "move_issue (it checks the project's workflow)"),
+        ("labels", "set_issue_labels"),
+        ("assignees", "assign_issue"),
+        ("description", "update_structured_blocks"),
+        ("blocks", "update_structured_blocks"),
+    ];
     type Input = Input;
     type Output = CardWritten;
 
@@ -64,6 +71,9 @@ impl Tool for UpdateIssue {
             changes.insert("target_date".into(), json!(d));
         }
         if let Some(p) = a.parent {
+            if let Some(parent) = &p {
+                super::parent::same_project(call.refs.project.as_deref(), parent)?;
+            }
             changes.insert("parent".into(), json!(p));
         }
         if changes.is_empty() {

@@ -56,6 +56,9 @@ on_both_backends!(
     hostile_inputs_get_precise_errors,
     members_are_added_but_never_as_admin,
     a_tasker_outage_is_clear_to_agents,
+    a_write_on_a_card_with_a_large_log_answers_and_keeps_a_few_kb,
+    errors_show_the_way_forward,
+    bad_arguments_cost_a_read_not_a_write,
 );
 
 async fn initialize_negotiates_every_supported_version(backend: Backend) {
@@ -83,7 +86,11 @@ async fn initialize_negotiates_every_supported_version(backend: Backend) {
     let r = m.post(json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}), false).await;
     let result = &r.body["result"];
     assert_eq!(result["serverInfo"]["name"], "nodedc-agent-gateway");
-    assert!(result["instructions"].as_str().unwrap().contains("idempotency_key"));
+    // Codex shows the model the first ~250 characters: the rules are there.
+    let head: String = result["instructions"].as_str().unwrap().chars().take(250).collect();
+    for rule in ["idempotency_key", "same key when you retry", "deleted", "how to recover"] {
+        assert!(head.contains(rule), "{rule:?} is not in the first 250 characters: {head}");
+    }
     assert!(result["capabilities"]["tools"].is_object());
     app.stop().await;
 }
@@ -742,5 +749,132 @@ async fn a_tasker_outage_is_clear_to_agents(backend: Backend) {
     // project the agent may not use is still refused as such (not as an outage).
     let r = m.call("get_issue", json!({"issue": "OPS-1"})).await;
     assert!(error_text(&r).contains("project_not_granted"));
+    app.stop().await;
+}
+
+/// A card whose log is about 1 MB: a one-line comment answers, and keeps for replay,
+/// a few KB (what changed), not the card; the replay answers the same.
+async fn a_write_on_a_card_with_a_large_log_answers_and_keeps_a_few_kb(backend: Backend) {
+    use diesel::prelude::*;
+    use nodedc_agent_gateway::auth::InternalToken;
+    use nodedc_agent_gateway::storage::schema::idempotency_keys as ik;
+    use nodedc_agent_gateway::tasker::client::{CallContext, TaskerClient, TaskerConfig};
+    use nodedc_agent_gateway::tasker::contract::{Actor, BlockOp, UPDATE_BLOCKS, UpdateBlocks};
+
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let tasker = TaskerClient::new(std::sync::Arc::new(TaskerConfig::new(
+        format!("http://{}", app.tasker.addr),
+        InternalToken::new(crate::common::TASKER_TOKEN.into()),
+    )));
+    let cx = CallContext { granted: vec![demo::WEB], request_id: "seed".into() };
+    let actor =
+        Actor { agent_id: f.agent, agent_name: "seed".into(), owner_user_id: f.owner, request_id: "seed".into() };
+    // 1,000 entries of 1,000 characters, in requests under Tasker's body limit.
+    for batch in 0..10 {
+        let ops = (0..100).map(|i| BlockOp::AppendLog { entry: format!("{batch}.{i} {}", "x".repeat(990)) }).collect();
+        let body = UpdateBlocks { actor: actor.clone(), ops };
+        let card = demo::WEB_1.to_string();
+        tasker.write(&UPDATE_BLOCKS, &[&card], &body, &cx, &format!("seed-{batch}")).await.expect("seed the log");
+    }
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    let full = m.request("tools/call", json!({"name": "get_issue", "arguments": {"issue": "WEB-1"}})).await;
+    assert!(full.text.len() > 1_000_000, "the card is large: {} bytes", full.text.len());
+
+    let args = json!({"issue": "WEB-1", "body": "k", "idempotency_key": "big-log-1"});
+    let first = m.request("tools/call", json!({"name": "add_comment", "arguments": args})).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(first.text.len() < 4_096, "the answer is {} bytes: {}", first.text.len(), first.text);
+    assert_eq!(first.body["result"]["structuredContent"]["key"], "WEB-1");
+    let agent = f.agent.to_string();
+    let stored: Option<String> = app
+        .db
+        .run(move |c| {
+            ik::table
+                .filter(ik::agent_id.eq(agent))
+                .filter(ik::idempotency_key.eq("big-log-1"))
+                .select(ik::response)
+                .first(c)
+                .map_err(nodedc_agent_gateway::storage::StorageError::from)
+        })
+        .await
+        .unwrap();
+    let stored = stored.expect("a completed key keeps its response");
+    assert!(stored.len() < 4_096, "the stored response is {} bytes", stored.len());
+    let again = m.request("tools/call", json!({"name": "add_comment", "arguments": args})).await;
+    assert_eq!(again.body["result"], first.body["result"], "a replay answers the same");
+    app.stop().await;
+}
+
+/// An error a model cannot act on is a wasted turn: each names the next step.
+async fn errors_show_the_way_forward(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(&["project:read", "issue:read", "issue:create", "issue:update"]).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    let key = |k: &str| format!("forward-{k}");
+    for (tool, args, wanted) in [
+        ("get_issue", json!({"issue": "WEB-999"}), "search_issues"),
+        (
+            "update_issue",
+            json!({"issue": "WEB-1", "target_date": "31/12/2026", "idempotency_key": key("date")}),
+            "YYYY-MM-DD",
+        ),
+        (
+            "create_issue",
+            json!({"project": "WEB", "title": "t", "start_date": "tomorrow", "idempotency_key": key("date2")}),
+            "YYYY-MM-DD",
+        ),
+        ("update_issue", json!({"issue": "WEB-1", "state": "Done", "idempotency_key": key("state")}), "use move_issue"),
+        (
+            "update_issue",
+            json!({"issue": "WEB-1", "labels": ["bug"], "idempotency_key": key("labels")}),
+            "use set_issue_labels",
+        ),
+        (
+            "update_issue",
+            json!({"issue": "WEB-1", "parent": "OPS-1", "idempotency_key": key("parent")}),
+            "a parent must be a card of the same project",
+        ),
+        (
+            "create_issue",
+            json!({"project": "WEB", "title": "t", "parent": "ops-1", "idempotency_key": key("parent2")}),
+            "is a card of project OPS",
+        ),
+    ] {
+        let text = error_text(&m.call(tool, args.clone()).await);
+        assert!(text.contains(wanted), "{tool} {args}: {text}");
+    }
+    // A tool that does not exist: the answer names this agent's tools, and only those.
+    let r = m.request("tools/call", json!({"name": "delete_issue", "arguments": {"issue": "WEB-1"}})).await;
+    let message = r.body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(r.body["error"]["code"], -32602, "{}", r.text);
+    assert!(
+        message.contains("delete_issue") && message.contains("get_issue, ") && message.contains("update_issue"),
+        "{message}"
+    );
+    assert!(!message.contains("add_project_member") && !message.contains("move_issue"), "{message}");
+    app.stop().await;
+}
+
+/// A write refused for its arguments draws on the read budget: a model fixing its
+/// arguments does not use up the writes it is about to make.
+async fn bad_arguments_cost_a_read_not_a_write(backend: Backend) {
+    let rate = RateLimits { read: Budget { per_minute: 1, burst: 4 }, write: Budget { per_minute: 1, burst: 1 } };
+    let app = TestApp::builder(backend).rate(rate).start().await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    // initialize takes one read; two bad writes take two more.
+    let mut m = Mcp::connect(&app, &f.token, "2025-11-25").await;
+    for body in [json!(42), json!(null)] {
+        let r = m.call("add_comment", json!({"issue": "WEB-1", "body": body, "idempotency_key": "cost-1234"})).await;
+        assert!(error_text(&r).contains("invalid_arguments"), "{r}");
+    }
+    // The one write in the budget is still there.
+    m.ok("add_comment", json!({"issue": "WEB-1", "body": "right", "idempotency_key": "cost-1234"})).await;
+    // One read left, then the reads are used up: a bad write is refused as a read.
+    let r = m.call("add_comment", json!({"issue": "WEB-1", "idempotency_key": "cost-5678"})).await;
+    assert!(error_text(&r).contains("invalid_arguments"), "{r}");
+    let r = m.call("add_comment", json!({"issue": "WEB-1", "idempotency_key": "cost-5678"})).await;
+    let text = error_text(&r);
+    assert!(text.contains("rate_limited") && text.contains("reads"), "{text}");
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Snapshots of the public shapes (`tests/integration/snapshots/`), so that a change
 //! to a tool's schema or to an error's shape shows up in review: the `tools/list`
-//! answer for an agent with every scope on each protocol version, and the JSON of
+//! answer for an agent with every scope on each protocol version (at most 12,000
+//! bytes, and portable: see `assert_portable`), and the JSON of
 //! every error code, as REST and MCP answer it.
 //!
 //! After an intended change: `INSTA_UPDATE=always cargo test --test integration
@@ -31,11 +32,53 @@ async fn tools_list_for_every_scope_on_every_version() {
             assert_eq!(r.status, 200, "{}", r.text);
             let tools = &r.body["result"]["tools"];
             assert_eq!(tools.as_array().map(Vec::len), Some(tools::catalogue().len()), "every tool is listed");
+            // The whole answer, envelope included: what an agent pays in context.
+            assert!(r.text.len() <= 12_000, "tools/list on {version} is {} bytes", r.text.len());
+            for tool in tools.as_array().unwrap() {
+                for key in ["inputSchema", "outputSchema"] {
+                    if let Some(schema) = tool.get(key) {
+                        let at = format!("{}.{key}", tool["name"].as_str().unwrap());
+                        assert_portable(schema, &at);
+                    }
+                }
+            }
             insta::assert_json_snapshot!(format!("tools_list_{version}"), r.body["result"]);
         }
         app.stop().await;
     })
     .await
+}
+
+/// What the MCP Inspector's `--strict` portability check and single-type schema
+/// dialects (Gemini, OpenAI strict mode) ask of a schema: no `type` arrays, no boolean
+/// schemas, no remote references, and every subschema says what it accepts.
+fn assert_portable(schema: &Value, at: &str) {
+    let Some(obj) = schema.as_object() else {
+        panic!("{at}: a boolean or non-object schema: {schema}");
+    };
+    if let Some(t) = obj.get("type") {
+        assert!(t.is_string(), "{at}: a type array: {t}");
+    }
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        assert!(r.starts_with('#'), "{at}: a remote reference: {r}");
+    }
+    let constrained = ["type", "enum", "const", "$ref", "anyOf", "oneOf", "allOf"].iter().any(|k| obj.contains_key(*k));
+    assert!(constrained, "{at}: an untyped schema: {schema}");
+    for key in ["properties", "$defs", "definitions"] {
+        for (name, sub) in obj.get(key).and_then(Value::as_object).into_iter().flatten() {
+            assert_portable(sub, &format!("{at}.{name}"));
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(sub) = obj.get(key) {
+            assert_portable(sub, &format!("{at}.{key}"));
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        for (i, sub) in obj.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            assert_portable(sub, &format!("{at}.{key}[{i}]"));
+        }
+    }
 }
 
 /// The body and headers an error answers with (the request id is empty outside a

@@ -234,7 +234,9 @@ pub async fn post(
                 );
             };
             let Some(def) = tools::find(&call.name) else {
-                let msg = format!("Unknown tool: {}", call.name);
+                let yours: Vec<&str> = mcp::allowed_tools(&caller.principal).map(|t| t.name).collect();
+                let name: String = call.name.chars().filter(|c| !c.is_control()).take(64).collect();
+                let msg = format!("Unknown tool `{name}`. This agent's tools: {}.", yours.join(", "));
                 return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, &msg);
             };
             let args = Value::Object(call.arguments.unwrap_or_default());

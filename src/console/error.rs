@@ -76,11 +76,13 @@ impl ResponseError for PageError {
                 layout::bare(
                     title,
                     html! {
-                        h1 { (title) }
-                        p.lead { (e.message) }
-                        @if signed_out { (sign_in_help()) }
-                        p.meta { "Code " code { (e.code) } " · status " (e.status.as_u16()) " · request " code { (current_request_id()) } }
-                        @if !signed_out { p { a href="/console/" { "Back to the console" } } }
+                        section.card.notice aria-labelledby="error-title" {
+                            h1 #error-title { (title) }
+                            p.lead { (e.message) }
+                            @if signed_out { (sign_in_help()) }
+                            p.meta { "Code " code { (e.code) } " · status " (e.status.as_u16()) " · request " code { (current_request_id()) } }
+                            @if !signed_out { p { a href="/console/" { "Back to the console" } } }
+                        }
                     },
                 )
             }

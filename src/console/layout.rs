@@ -111,7 +111,7 @@ pub fn denied(owner_name: &str, denial: AccessDenial, csrf: &str) -> Markup {
                 main #main.narrow tabindex="-1" {
                     section.card.notice aria-labelledby="denied-title" {
                         h1 #denied-title { (what) }
-                        p.lead { (sentence(denial.message())) }
+                        p.lead { (why(denial)) }
                         p { "Codex agents are a feature your administrator turns on in Launcher (the " code { "codex_agents" } " entitlement). Ask them if you need it." }
                         p.meta { "Reason: " code { (denial.as_str()) } }
                     }
@@ -121,12 +121,14 @@ pub fn denied(owner_name: &str, denial: AccessDenial, csrf: &str) -> Markup {
     }
 }
 
-/// "the owner is blocked" → "The owner is blocked."
-fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => format!("{}{}.", f.to_uppercase(), c.as_str()),
-        None => String::new(),
+/// The denial, said to the owner.
+fn why(denial: AccessDenial) -> &'static str {
+    match denial {
+        AccessDenial::OwnerUnknown => "Your account has not been set up for Codex agents: Launcher has not told the gateway about you yet.",
+        AccessDenial::OwnerBlocked => "Your account is blocked in Launcher.",
+        AccessDenial::OwnerAnnulled => "Your account has been annulled in Launcher.",
+        AccessDenial::EntitlementMissing => "You do not have the codex_agents entitlement.",
+        AccessDenial::ClientEntitlementMissing => "Your organisation does not have the codex_agents entitlement.",
     }
 }
 

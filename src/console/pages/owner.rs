@@ -401,14 +401,16 @@ async fn agent_page(
         section.card aria-labelledby="sessions-title" {
             h2 #sessions-title { "Work sessions" }
             p.hint { (crate::service::reporting::REPORTED_NOTE) }
-            (sessions_list(&sessions.items))
+            div #sessions-live data-refresh { (sessions_list(&sessions.items)) }
         }
         section.card aria-labelledby="audit-title" {
             h2 #audit-title { "Audit timeline" }
             (audit_filters(&agent_url(id), outcome, action.as_deref()))
-            (audit_table(&audit.items, |_| Some(owner.display_name.clone())))
-            @if let Some(c) = &audit.next_cursor {
-                p.pager { a href=(format!("{}?{}", agent_url(id), pager_query(outcome, action.as_deref(), c))) { "Older events →" } }
+            div #audit-live data-refresh {
+                (audit_table(&audit.items, |_| Some(owner.display_name.clone())))
+                @if let Some(c) = &audit.next_cursor {
+                    p.pager { a href=(format!("{}?{}", agent_url(id), pager_query(outcome, action.as_deref(), c))) { "Older events →" } }
+                }
             }
         }
     };
@@ -522,6 +524,7 @@ fn tokens_panel(console: &Console, view: &AgentView, tokens: &[crate::model::Tok
     html! {
         section.card #tokens aria-labelledby="tokens-title" {
             h2 #tokens-title { "Tokens" }
+            div #tokens-live data-refresh {
             @if tokens.is_empty() { p.empty { "No tokens yet." } } @else {
                 div.table-wrap { table {
                     thead { tr { th scope="col" { "Label" } th scope="col" { "State" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Actions" } } } }
@@ -538,6 +541,7 @@ fn tokens_panel(console: &Console, view: &AgentView, tokens: &[crate::model::Tok
                         } }
                     } } }
                 } }
+            }
             }
             @if view.agent.status == Lifecycle::Active {
                 form.filters method="post" action=(format!("{}/tokens", agent_url(id))) {

@@ -133,8 +133,10 @@ impl Shots {
     /// axe, then the whole page as `docs/ux/NAME.png`.
     async fn page(&mut self, c: &Client, name: &str) {
         self.axe(c, name).await;
-        let height = c.execute("return Math.ceil(document.documentElement.scrollHeight);", vec![]).await.unwrap();
-        let height = height.as_u64().unwrap_or(900).clamp(900, 4000) as u32;
+        // The window's own frame is added to the page's height, so the whole page fits.
+        let script = "return Math.ceil(document.documentElement.scrollHeight + window.outerHeight - window.innerHeight);";
+        let height = c.execute(script, vec![]).await.unwrap();
+        let height = height.as_u64().unwrap_or(900).clamp(900, 5000) as u32;
         c.set_window_size(1280, height).await.unwrap();
         let png = c.screenshot().await.expect("screenshot");
         c.set_window_size(1280, 900).await.unwrap();

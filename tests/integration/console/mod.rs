@@ -5,6 +5,7 @@
 //! `browser` drives the same console in headless Chromium.
 
 mod browser;
+mod process;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,7 +31,8 @@ on_both_backends!(
 
 /// A browser's view of the console: a cookie jar, no redirects followed.
 pub struct Browser<'a> {
-    app: &'a TestApp,
+    app: Option<&'a TestApp>,
+    base: String,
     client: awc::Client,
     cookies: HashMap<String, String>,
 }
@@ -63,13 +65,29 @@ impl Page {
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Self {
+        let mut b = Self::at(&app.url(""));
+        b.app = Some(app);
+        b
+    }
+
+    /// A browser for a gateway at `base` (a process, not a test app).
+    pub fn at(base: &str) -> Self {
         let client = awc::Client::builder().disable_redirects().timeout(Duration::from_secs(30)).finish();
-        Browser { app, client, cookies: HashMap::new() }
+        Browser { app: None, base: base.to_string(), client, cookies: HashMap::new() }
+    }
+
+    fn app(&self) -> &'a TestApp {
+        self.app.expect("a browser on a test app")
+    }
+
+    /// The cookies it holds (name → value).
+    pub fn cookies(&self) -> &HashMap<String, String> {
+        &self.cookies
     }
 
     async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
         let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.client.request(m, self.app.url(path));
+        let mut req = self.client.request(m, format!("{}{path}", self.base));
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             req = req.insert_header(("Cookie", jar.join("; ")));
@@ -113,14 +131,14 @@ impl<'a> Browser<'a> {
 
     /// Signs in as this owner, with a link from Tasker's backend.
     pub async fn sign_in_owner(&mut self, owner: Uuid) -> Page {
-        let url = owner_link(self.app, owner).await;
+        let url = owner_link(self.app(), owner).await;
         let done = self.open_link(&url).await;
         assert_eq!((done.status, done.location()), (303, "/console/"), "{}", done.html);
         done
     }
 
     pub async fn sign_in_admin(&mut self, name: &str) {
-        let url = admin_link(self.app, name).await;
+        let url = admin_link(self.app(), name).await;
         let done = self.open_link(&url).await;
         assert_eq!((done.status, done.location()), (303, "/console/"), "{}", done.html);
     }
@@ -137,7 +155,7 @@ pub fn path_of(url: &str) -> String {
     format!("{}?{}", u.path(), u.query().unwrap_or_default())
 }
 
-fn link_of(url: &str) -> String {
+pub fn link_of(url: &str) -> String {
     let u = url::Url::parse(url).unwrap();
     u.query_pairs().find(|(k, _)| k == "link").map(|(_, v)| v.to_string()).unwrap()
 }

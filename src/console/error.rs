@@ -19,7 +19,11 @@ use crate::storage::StorageError;
 pub enum PageError {
     Api(ApiError),
     /// The owner may not use Codex agents: the page explains why, and offers nothing.
-    Denied { owner_name: String, denial: AccessDenial, csrf: String },
+    Denied {
+        owner_name: String,
+        denial: AccessDenial,
+        csrf: String,
+    },
 }
 
 impl<E: Into<ApiError>> From<E> for PageError {

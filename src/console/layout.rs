@@ -124,7 +124,9 @@ pub fn denied(owner_name: &str, denial: AccessDenial, csrf: &str) -> Markup {
 /// The denial, said to the owner.
 fn why(denial: AccessDenial) -> &'static str {
     match denial {
-        AccessDenial::OwnerUnknown => "Your account has not been set up for Codex agents: Launcher has not told the gateway about you yet.",
+        AccessDenial::OwnerUnknown => {
+            "Your account has not been set up for Codex agents: Launcher has not told the gateway about you yet."
+        }
         AccessDenial::OwnerBlocked => "Your account is blocked in Launcher.",
         AccessDenial::OwnerAnnulled => "Your account has been annulled in Launcher.",
         AccessDenial::EntitlementMissing => "You do not have the codex_agents entitlement.",

@@ -146,8 +146,7 @@ pub fn end_session(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<()
 /// idle since `idle_since`); returns how many rows went.
 pub fn purge(conn: &mut DbConn, now: NaiveDateTime, idle_since: NaiveDateTime) -> Result<usize, StorageError> {
     let links = diesel::delete(cl::table.filter(cl::expires_at.le(now))).execute(conn)?;
-    let sessions =
-        diesel::delete(cs::table.filter(cs::ended_at.is_not_null().or(cs::last_used_at.le(idle_since))))
-            .execute(conn)?;
+    let sessions = diesel::delete(cs::table.filter(cs::ended_at.is_not_null().or(cs::last_used_at.le(idle_since))))
+        .execute(conn)?;
     Ok(links + sessions)
 }

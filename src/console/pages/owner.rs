@@ -20,8 +20,8 @@ use crate::actors::rate_buckets::CallKind;
 use crate::actors::shown_once::{Hold, Take};
 use crate::calls::ToolError;
 use crate::console::error::PageError;
-use crate::console::respond;
 use crate::console::layout::{self, chip, csrf_field, status_chips, when, when_opt};
+use crate::console::respond;
 use crate::console::session::{Console, Fields, Post};
 use crate::http::AppState;
 use crate::model::{AgentStatus as Lifecycle, Grant, Outcome, Owner, ProjectIdentifier, Scope, ScopeSet};
@@ -218,7 +218,10 @@ async fn choices(
 
 fn projects_fieldset(choices: &[Choice], problem: Option<&ToolError>) -> Markup {
     let preset_json = json!(
-        presets().iter().map(|(v, _, s)| (v.to_string(), json!(s.iter().map(|s| s.as_str()).collect::<Vec<_>>()))).collect::<serde_json::Map<_, _>>()
+        presets()
+            .iter()
+            .map(|(v, _, s)| (v.to_string(), json!(s.iter().map(|s| s.as_str()).collect::<Vec<_>>())))
+            .collect::<serde_json::Map<_, _>>()
     )
     .to_string();
     html! {
@@ -274,7 +277,10 @@ fn chosen_grants(form: &Fields, choices: &[Choice]) -> Result<Vec<GrantRequest>,
     let mut grants = Vec::new();
     for raw in form.all("project") {
         let Some(choice) = Uuid::parse_str(raw).ok().and_then(|id| choices.iter().find(|c| c.id == id)) else {
-            return Err(refused(Refusal::InvalidField, format!("project `{raw}` is not one of your projects in Tasker")));
+            return Err(refused(
+                Refusal::InvalidField,
+                format!("project `{raw}` is not one of your projects in Tasker"),
+            ));
         };
         let id = choice.id.to_string();
         let preset = form.get(&format!("preset:{id}")).unwrap_or("read");
@@ -366,8 +372,12 @@ async fn agent_page(
     let s = state.services();
     let report = reports(&state, owner.user_id).await?.into_iter().find(|a| a.id == id);
     let tokens = s.list_tokens(Within::Owner(owner.user_id), id).await?;
-    let sessions =
-        s.report_sessions(Reach::Owner(owner.user_id), SessionFilter { agent: Some(id), limit: 10, ..Default::default() }).await?;
+    let sessions = s
+        .report_sessions(
+            Reach::Owner(owner.user_id),
+            SessionFilter { agent: Some(id), limit: 10, ..Default::default() },
+        )
+        .await?;
     let q = Fields::parse(req.query_string().as_bytes());
     let outcome = filled(q.get("outcome")).and_then(|o| o.parse::<Outcome>().ok());
     let action = filled(q.get("action"));
@@ -729,10 +739,7 @@ async fn revoke_token(
     let (agent_raw, token_raw) = path.into_inner();
     let agent = path_id(&agent_raw, Entity::Agent)?;
     let token = path_id(&token_raw, Entity::Token)?;
-    state
-        .services()
-        .revoke_token(&post.console.ctx(), Within::Owner(owner.user_id), Some(agent), token)
-        .await?;
+    state.services().revoke_token(&post.console.ctx(), Within::Owner(owner.user_id), Some(agent), token).await?;
     Ok(see_other(format!("{}#tokens", agent_url(agent))))
 }
 

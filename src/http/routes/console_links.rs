@@ -46,8 +46,9 @@ pub async fn admin_link(
     state: web::Data<AppState>,
     Body(body): Body<AdminLink>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = admin_name(&body.admin)
-        .ok_or_else(|| ApiError::new(HttpCode::InvalidBody, "`admin` must name the admin in 1 to 200 printable characters"))?;
+    let name = admin_name(&body.admin).ok_or_else(|| {
+        ApiError::new(HttpCode::InvalidBody, "`admin` must name the admin in 1 to 200 printable characters")
+    })?;
     let mut ctx = caller.0;
     ctx.admin = Some(name.clone());
     let link = state.services().create_console_link(&ctx, Subject::Admin(name)).await?;

@@ -134,7 +134,8 @@ impl Shots {
     async fn page(&mut self, c: &Client, name: &str) {
         self.axe(c, name).await;
         // The window's own frame is added to the page's height, so the whole page fits.
-        let script = "return Math.ceil(document.documentElement.scrollHeight + window.outerHeight - window.innerHeight);";
+        let script =
+            "return Math.ceil(document.documentElement.scrollHeight + window.outerHeight - window.innerHeight);";
         let height = c.execute(script, vec![]).await.unwrap();
         let height = height.as_u64().unwrap_or(900).clamp(900, 5000) as u32;
         c.set_window_size(1280, height).await.unwrap();
@@ -216,7 +217,12 @@ async fn the_console_in_a_browser() {
         shots.page(&c, "03-owner-empty").await;
 
         // Keyboard: the first Tab reaches the skip link.
-        c.find(Locator::Css("body")).await.unwrap().send_keys(&char::from(fantoccini::key::Key::Tab).to_string()).await.unwrap();
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys(&char::from(fantoccini::key::Key::Tab).to_string())
+            .await
+            .unwrap();
         assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Skip to content");
 
         // Create an agent with a contributor's grant on WEB.
@@ -259,7 +265,10 @@ async fn the_console_in_a_browser() {
         assert!(source(&c).await.contains("No call from this agent yet"));
         let mut m = Mcp::connect(&app, &token, "2025-11-25").await;
         let ws = m
-            .ok("start_work_session", json!({"goal": "Fix the login redirect loop", "card": "WEB-1", "idempotency_key": "browser-ws-1"}))
+            .ok(
+                "start_work_session",
+                json!({"goal": "Fix the login redirect loop", "card": "WEB-1", "idempotency_key": "browser-ws-1"}),
+            )
             .await;
         wait_for_text(&c, "first call arrived", Duration::from_secs(20)).await;
         assert!(source(&c).await.contains("chip-connected"));

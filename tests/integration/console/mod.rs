@@ -108,7 +108,11 @@ impl<'a> Browser<'a> {
             }
         }
         let body = res.body().limit(8 * 1024 * 1024).await.expect("body");
-        Page { status: res.status().as_u16(), headers: res.headers().clone(), html: String::from_utf8_lossy(&body).into() }
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            html: String::from_utf8_lossy(&body).into(),
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Page {
@@ -298,7 +302,9 @@ async fn a_second_owner_can_neither_see_nor_change_the_first_owners_agents(backe
     // Alice's agent, with a token and a work session.
     let a = app.agent_of(demo::ALICE, REPORTER).await;
     let mut m = Mcp::connect(&app, &a.token, "2025-11-25").await;
-    let ws = m.ok("start_work_session", json!({"goal": "Alice's work", "card": "WEB-1", "idempotency_key": "iso-ws-1"})).await;
+    let ws = m
+        .ok("start_work_session", json!({"goal": "Alice's work", "card": "WEB-1", "idempotency_key": "iso-ws-1"}))
+        .await;
     let ws = ws["id"].as_str().unwrap().to_string();
     let alice_agent = agent_status(&app, demo::ALICE, a.agent).await;
     let alice_name = alice_agent["name"].as_str().unwrap().to_string();
@@ -407,9 +413,11 @@ async fn every_post_needs_the_csrf_token(backend: Backend) {
 async fn an_owner_without_the_entitlement_sees_only_the_explanation(backend: Backend) {
     let app = TestApp::start(backend).await;
     let f = app.agent_of(demo::ALICE, REPORTER).await;
-    for (status, codex, reason) in
-        [("active", false, "entitlement_missing"), ("blocked", true, "owner_blocked"), ("annulled", true, "owner_annulled")]
-    {
+    for (status, codex, reason) in [
+        ("active", false, "entitlement_missing"),
+        ("blocked", true, "owner_blocked"),
+        ("annulled", true, "owner_annulled"),
+    ] {
         app.upsert_owner(demo::ALICE, status, codex).await;
         let mut b = Browser::new(&app);
         b.sign_in_owner(demo::ALICE).await;
@@ -421,7 +429,10 @@ async fn an_owner_without_the_entitlement_sees_only_the_explanation(backend: Bac
             let p = b.get(&path).await;
             assert_eq!(p.status, 403, "{path}");
             assert!(p.html.contains(reason), "{path}: {}", p.html);
-            assert!(!p.html.contains("New agent") && !p.html.contains("/console/owner/agents/"), "nothing else offered: {path}");
+            assert!(
+                !p.html.contains("New agent") && !p.html.contains("/console/owner/agents/"),
+                "nothing else offered: {path}"
+            );
         }
         let csrf = b.csrf("/console/owner").await;
         let p = b.post("/console/owner/agents", &[("csrf", &csrf), ("name", "Nope")]).await;
@@ -460,15 +471,27 @@ async fn an_owner_creates_an_agent_and_sees_its_token_once(backend: Backend) {
     let created = b
         .post(
             "/console/owner/agents",
-            &[("csrf", &form.csrf()), ("name", "Web bot"), ("description", ""), ("project", &web), (&preset, "contributor")],
+            &[
+                ("csrf", &form.csrf()),
+                ("name", "Web bot"),
+                ("description", ""),
+                ("project", &web),
+                (&preset, "contributor"),
+            ],
         )
         .await;
     assert_eq!(created.status, 303, "{}", created.html);
     let agent_path = created.location().to_string();
     let agent: Uuid = agent_path.rsplit('/').next().unwrap().parse().unwrap();
     let view = agent_status(&app, demo::ALICE, agent).await;
-    let scopes: Vec<&str> = view["grants"][0]["scopes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-    assert!(scopes.contains(&"issue:create") && scopes.contains(&"session:report") && !scopes.contains(&"project:member:add_existing"), "{scopes:?}");
+    let scopes: Vec<&str> =
+        view["grants"][0]["scopes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert!(
+        scopes.contains(&"issue:create")
+            && scopes.contains(&"session:report")
+            && !scopes.contains(&"project:member:add_existing"),
+        "{scopes:?}"
+    );
 
     let page = b.get(&agent_path).await;
     assert!(page.html.contains("codex mcp add nodedc_web_bot"), "the setup steps");
@@ -497,7 +520,8 @@ async fn an_owner_creates_an_agent_and_sees_its_token_once(backend: Backend) {
 
     // Grants edited down to read only.
     let edit = b.get(&format!("{agent_path}/grants")).await;
-    let saved = b.post(&format!("{agent_path}/grants"), &[("csrf", &edit.csrf()), ("project", &web), (&preset, "read")]).await;
+    let saved =
+        b.post(&format!("{agent_path}/grants"), &[("csrf", &edit.csrf()), ("project", &web), (&preset, "read")]).await;
     assert_eq!(saved.status, 303, "{}", saved.html);
     let view = agent_status(&app, demo::ALICE, agent).await;
     assert_eq!(view["grants"][0]["scopes"], json!(["project:read", "issue:read"]));

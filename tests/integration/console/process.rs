@@ -28,8 +28,19 @@ async fn console_link_prints_a_link_and_nothing_secret_is_logged() {
 
     let mut cmd = command(dir.path());
     cmd.args([
-        "--database-url", &url, "--log-format", "json", "--log-level", "debug", "serve", "--bind", "127.0.0.1:0",
-        "--reference-tasker-bind", "127.0.0.1:0", "--internal-token", INTERNAL,
+        "--database-url",
+        &url,
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--reference-tasker-bind",
+        "127.0.0.1:0",
+        "--internal-token",
+        INTERNAL,
     ]);
     let mut gw = Gateway::start(cmd);
 
@@ -62,7 +73,8 @@ async fn console_link_prints_a_link_and_nothing_secret_is_logged() {
     assert!(gw.terminate().success());
     let log = gw.output();
     assert!(log.contains("/console/sign-in") && log.contains("/console/owner"), "the requests are logged:\n{log}");
-    for (what, secret) in [("link", link_of(&link)), ("session", session), ("csrf", csrf), ("sign-in csrf", form_csrf)] {
+    for (what, secret) in [("link", link_of(&link)), ("session", session), ("csrf", csrf), ("sign-in csrf", form_csrf)]
+    {
         assert!(!log.contains(&secret), "the {what} is in the log");
     }
 }

@@ -150,6 +150,21 @@ async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.unwrap();
 }
 
+/// Clicks something that navigates, and waits for the next page to have loaded.
+async fn click_nav(c: &Client, css: &str) {
+    let before = c.current_url().await.unwrap();
+    click(c, css).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = c.execute("return document.readyState;", vec![]).await.ok();
+        if c.current_url().await.unwrap() != before && ready.as_ref().and_then(Value::as_str) == Some("complete") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "clicking {css} on {before} did not lead anywhere");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn text(c: &Client, css: &str) -> String {
     c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
 }
@@ -173,7 +188,7 @@ async fn sign_in(c: &Client, url: &str, shots: Option<&mut Shots>) {
     if let Some(s) = shots {
         s.page(c, "02-sign-in").await;
     }
-    click(c, "main form button[type=submit]").await;
+    click_nav(c, "main form button[type=submit]").await;
 }
 
 /// Keeps a token out of the screenshots: the page shows a mask instead.
@@ -226,7 +241,7 @@ async fn the_console_in_a_browser() {
         assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Skip to content");
 
         // Create an agent with a contributor's grant on WEB.
-        click(&c, "a.button[href='/console/owner/agents/new']").await;
+        click_nav(&c, "a.button[href='/console/owner/agents/new']").await;
         c.find(Locator::Id("name")).await.unwrap().send_keys("Web bot").await.unwrap();
         click(&c, &format!("input[name=project][value='{}']", demo::WEB)).await;
         click(&c, &format!("input[name='preset:{}'][value=contributor]", demo::WEB)).await;
@@ -240,14 +255,14 @@ async fn the_console_in_a_browser() {
             "the preset ticks its scopes"
         );
         shots.page(&c, "04-new-agent").await;
-        click(&c, "form.card button[type=submit]").await;
+        click_nav(&c, "form.card button[type=submit]").await;
         let agent_path = c.current_url().await.unwrap().path().to_string();
         let agent: Uuid = agent_path.rsplit('/').next().unwrap().parse().expect("on the agent's page");
         assert!(source(&c).await.contains("codex mcp add nodedc_web_bot"));
         shots.page(&c, "05-agent-setup").await;
 
         // Issue a token: the secret once.
-        click(&c, "#tokens form.filters button[type=submit]").await;
+        click_nav(&c, "#tokens form.filters button[type=submit]").await;
         let token = text(&c, "#token-secret").await;
         assert!(token.starts_with("ndcag_") && token.len() == 77, "{token}");
         assert!(text(&c, "#token-export").await.starts_with("export NODEDC_AGENT_TOKEN_WEB_BOT=ndcag_"));
@@ -283,14 +298,14 @@ async fn the_console_in_a_browser() {
 
         // Revoke, after the confirmation page.
         c.goto(&format!("{base}{agent_path}")).await.unwrap();
-        click(&c, "a.button.danger").await;
+        click_nav(&c, "a.button.danger").await;
         shots.page(&c, "12-revoke-confirm").await;
-        click(&c, "main form button.danger").await;
+        click_nav(&c, "main form button.danger").await;
         assert_eq!(c.current_url().await.unwrap().path(), agent_path);
         assert!(source(&c).await.contains("chip-revoked"));
         shots.page(&c, "13-agent-revoked").await;
         assert_eq!(app.whoami(&token).await.status, 401);
-        click(&c, "header form button").await;
+        click_nav(&c, "header form button").await;
         assert!(source(&c).await.contains("You have signed out"));
 
         // The admin finds it.
@@ -306,7 +321,7 @@ async fn the_console_in_a_browser() {
         shots.page(&c, "16-admin-owners").await;
         c.goto(&format!("{base}/console/admin/owners/{}", demo::ALICE)).await.unwrap();
         shots.page(&c, "17-admin-owner").await;
-        click(&c, "header form button").await;
+        click_nav(&c, "header form button").await;
 
         // An owner without the entitlement: the explanation only.
         app.upsert_owner(demo::BOB, "active", false).await;

@@ -78,7 +78,7 @@ pub fn calls_per_hour(report: &ActivityReport) -> Markup {
             }
             figcaption.legend {
                 @for (o, _) in OUTCOMES { span { span class=(format!("swatch swatch-{o}")) {} (o) } }
-                span { "UTC hours · " (total) " calls" }
+                span { "UTC hours · " (total) @if total == 1 { " call" } @else { " calls" } }
             }
             details {
                 summary { "The numbers" }

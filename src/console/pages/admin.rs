@@ -95,15 +95,21 @@ async fn fleet(state: web::Data<AppState>, console: Console) -> Result<HttpRespo
         .await?;
     let count = |s: AgentStatus| agents.iter().filter(|a| a.status == s).count();
     let live = agents.iter().filter(|a| a.status != AgentStatus::Revoked).count();
-    let working = agents.iter().flat_map(|a| &a.work_sessions).filter(|s| s.state == SessionState::Active).count();
+    // A revoked agent's session stays open until its timers end it: not work going on.
+    let working = agents
+        .iter()
+        .filter(|a| a.status != AgentStatus::Revoked)
+        .flat_map(|a| &a.work_sessions)
+        .filter(|s| s.state == SessionState::Active)
+        .count();
     let body = html! {
         div.page-head { div { h1 { "Fleet" } p.muted { "Every owner's agents, as the gateway sees them." } } }
         div #fleet-counts data-refresh {
             div.stats {
-                div.stat { span.n { (live) } span.l { "agents (not revoked)" } }
+                div.stat { span.n { (live) } span.l { (plural(live, "agent", "agents")) " (not revoked)" } }
                 div.stat { span.n { (count(AgentStatus::Connected)) } span.l { "connected (a call in 5 min)" } }
                 div.stat { span.n { (count(AgentStatus::Stale)) } span.l { "stale (a silent work session)" } }
-                div.stat { span.n { (working) } span.l { "active work sessions" } }
+                div.stat { span.n { (working) } span.l { "active " (plural(working, "work session", "work sessions")) } }
             }
         }
         section.card aria-labelledby="chart-h" {
@@ -118,6 +124,10 @@ async fn fleet(state: web::Data<AppState>, console: Console) -> Result<HttpRespo
     page("Fleet", &console, HOME, body)
 }
 
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 fn fleet_table(agents: &[AgentReport]) -> Markup {
     html! {
         @if agents.is_empty() { p.empty { "No agents yet. Owners create them from their console once Launcher gives them codex_agents." } } @else {
@@ -130,7 +140,7 @@ fn fleet_table(agents: &[AgentReport]) -> Markup {
                     td { a href=(format!("{OWNERS}/{}", a.owner_user_id)) { (a.owner_name) } }
                     td { (a.name) br; a.meta href=(format!("{AUDIT}?agent={}", a.id)) title=(format!("Audit of agent {}", a.id)) { "audit" } }
                     td { (status_chips(a.status)) }
-                    td { @match a.work_sessions.iter().find(|s| s.card.is_some()) {
+                    td { @match a.work_sessions.iter().find(|s| s.card.is_some()).filter(|_| a.status != AgentStatus::Revoked) {
                         Some(s) => { a href=(format!("{HOME}/sessions/{}", s.id)) { code { (s.card.as_deref().unwrap_or_default()) } } },
                         None => span.muted { "–" },
                     } }

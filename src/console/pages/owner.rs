@@ -107,8 +107,11 @@ async fn dashboard(state: web::Data<AppState>, console: Console) -> Result<HttpR
     Ok(page("Your agents", &console, &owner, body))
 }
 
+/// The card of its open work session (none for a revoked agent: its session only waits
+/// for the timers to end it).
 fn active_card(a: &AgentReport) -> Markup {
-    match a.work_sessions.iter().find_map(|s| s.card.as_deref()) {
+    let live = a.status != crate::service::reporting::AgentStatus::Revoked;
+    match a.work_sessions.iter().find_map(|s| s.card.as_deref()).filter(|_| live) {
         Some(card) => html! { code { (card) } },
         None => html! { span.muted { "–" } },
     }

@@ -12,7 +12,6 @@ use super::layout;
 use crate::http::error::ApiError;
 use crate::http::request_context::current_request_id;
 use crate::model::AccessDenial;
-use crate::service::ServiceError;
 use crate::storage::StorageError;
 
 #[derive(Debug)]
@@ -35,10 +34,6 @@ impl<E: Into<ApiError>> From<E> for PageError {
 impl PageError {
     pub fn denied(owner_name: String, denial: AccessDenial, csrf: &str) -> Self {
         PageError::Denied { owner_name, denial, csrf: csrf.to_string() }
-    }
-
-    pub fn service(e: ServiceError) -> Self {
-        PageError::Api(e.into())
     }
 
     pub fn storage(e: StorageError) -> Self {

@@ -229,3 +229,30 @@ impl FromRequest for SignInPost {
 pub fn ctx_for(req: &HttpRequest) -> Ctx {
     Ctx::new(request_id(req), AuditActor::Console)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_strict_and_secure_on_https() {
+        let c = cookie(session_cookie_name(true), "s".into(), true, None);
+        assert_eq!(c.name(), "__Host-nodedc_console");
+        assert_eq!(
+            (c.secure(), c.http_only(), c.same_site(), c.path()),
+            (Some(true), Some(true), Some(SameSite::Strict), Some("/"))
+        );
+        let plain = cookie(session_cookie_name(false), "s".into(), false, Some(300));
+        assert_eq!((plain.name(), plain.secure()), ("nodedc_console", Some(false)));
+    }
+
+    #[test]
+    fn the_csrf_token_reveals_nothing_and_must_match() {
+        let t = csrf_of("secret");
+        assert_eq!(t.len(), 64);
+        assert!(!t.contains("secret"));
+        assert!(csrf_matches(&t, Some(&t)));
+        assert!(!csrf_matches(&t, Some(&csrf_of("other"))));
+        assert!(!csrf_matches(&t, None));
+    }
+}

@@ -633,7 +633,12 @@ async fn save_grants(
 ) -> Result<HttpResponse, PageError> {
     let owner = gate(&state, &post.console).await?;
     let view = agent_view(&state, owner.user_id, &path).await?;
-    let (choices, _) = choices(&tasker, &post.console, owner.user_id, &view.grants).await;
+    let (choices, problem) = choices(&tasker, &post.console, owner.user_id, &view.grants).await;
+    // Tasker did not answer: a project it would have listed is not "not yours".
+    let unlisted = post.form.all("project").any(|p| !choices.iter().any(|c| c.id.to_string() == p));
+    if let (Some(p), true) = (problem, unlisted) {
+        return Err(p.into());
+    }
     let grants = chosen_grants(&post.form, &choices)?;
     state.services().replace_grants(&post.console.ctx(), Within::Owner(owner.user_id), view.agent.id, grants).await?;
     Ok(see_other(agent_url(view.agent.id)))

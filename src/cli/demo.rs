@@ -44,7 +44,7 @@ const SCOPES: &[Scope] = &[
 ];
 
 pub(super) async fn run(services: &Services<'_>, ctx: &Ctx, args: DemoSetupArgs) -> Result<(), Failure> {
-    let url = gateway_url(&args)?;
+    let url = gateway_url(args.public_url.as_deref(), args.bind.as_deref())?;
     ensure_owner(services, ctx).await?;
     let view = ensure_agent(services, ctx).await?;
     let issued = services.issue_token(ctx, Within::Owner(demo::ALICE), view.agent.id, TOKEN_LABEL, None).await?;
@@ -60,13 +60,13 @@ pub(super) async fn run(services: &Services<'_>, ctx: &Ctx, args: DemoSetupArgs)
 
 /// The URL `serve` would give agents with the same settings: PUBLIC_URL, else
 /// `http://` + BIND.
-fn gateway_url(args: &DemoSetupArgs) -> Result<String, Failure> {
-    if let Some(raw) = args.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+pub(super) fn gateway_url(public_url: Option<&str>, bind: Option<&str>) -> Result<String, Failure> {
+    if let Some(raw) = public_url.map(str::trim).filter(|u| !u.is_empty()) {
         return config::public_url(raw).ok_or_else(|| {
             Failure::Usage(format!("--public-url `{raw}` is not an http(s) base URL, e.g. https://agents.example.com"))
         });
     }
-    let raw = args.bind.as_deref().map(str::trim).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_LOCAL_BIND);
+    let raw = bind.map(str::trim).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_LOCAL_BIND);
     let bind: SocketAddr = raw.parse().map_err(|_| {
         Failure::Usage(format!("--bind `{raw}` is not an address; expected IP:PORT, e.g. 127.0.0.1:8787"))
     })?;

@@ -1,6 +1,7 @@
 //! Command-line entry: parse, validate, dispatch. Exit codes: 0 done, 1 failed,
 //! 2 invalid configuration or usage.
 
+mod console_link;
 mod demo;
 mod operator;
 mod reference;

@@ -66,6 +66,7 @@ async fn dispatch(services: &Services<'_>, command: Command) -> Result<(), Failu
         Command::Agent(c) => agent(services, &ctx, c).await,
         Command::Token(c) => token(services, &ctx, c).await,
         Command::DemoSetup(args) => super::demo::run(services, &ctx, args).await,
+        Command::ConsoleLink(args) => super::console_link::run(services, &ctx, args).await,
     }
 }
 

@@ -57,6 +57,9 @@ pub enum Command {
     /// Set up the demo workspace for Codex: the demo owner Alice, an agent on project
     /// WEB and a new token, printed once with the Codex configuration. Safe to re-run.
     DemoSetup(DemoSetupArgs),
+    /// Print a single-use console sign-in link (valid 60 seconds) for an owner or an
+    /// admin (acts on the database directly; for local dev).
+    ConsoleLink(ConsoleLinkArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,6 +183,23 @@ pub struct DemoSetupArgs {
     pub public_url: Option<String>,
     /// The address the gateway listens on, IP:PORT (gives the URL when PUBLIC_URL is
     /// unset). Default: 127.0.0.1:8787.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
+    pub bind: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["owner", "admin"])))]
+pub struct ConsoleLinkArgs {
+    /// The owner (Launcher user id, UUID) whose console to open.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// The admin, by name, for the admin view.
+    #[arg(long)]
+    pub admin: Option<String>,
+    /// Gateway base URL for the link. Unset: http:// + BIND.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The address the gateway listens on, IP:PORT. Default: 127.0.0.1:8787.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
     pub bind: Option<String>,
 }

@@ -50,12 +50,16 @@ http_codes! {
     TokenExpired => "token_expired", UNAUTHORIZED;
     AgentRevoked => "agent_revoked", UNAUTHORIZED;
     InvalidInternalToken => "invalid_internal_token", UNAUTHORIZED;
+    ConsoleSignInRequired => "console_sign_in_required", UNAUTHORIZED;
+    ConsoleLinkInvalid => "console_link_invalid", UNAUTHORIZED;
     InvalidBody => "invalid_body", BAD_REQUEST;
     InvalidPath => "invalid_path", BAD_REQUEST;
     InvalidQuery => "invalid_query", BAD_REQUEST;
     InvalidHeader => "invalid_header", BAD_REQUEST;
     InternalTokenNotAllowed => "internal_token_not_allowed", FORBIDDEN;
     OriginNotAllowed => "origin_not_allowed", FORBIDDEN;
+    CsrfTokenInvalid => "csrf_token_invalid", FORBIDDEN;
+    ConsoleViewNotAllowed => "console_view_not_allowed", FORBIDDEN;
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE;
@@ -70,10 +74,12 @@ http_codes! {
 
 impl HttpCode {
     /// RFC 6750: a 401 on a bearer-token route names the problem in
-    /// `WWW-Authenticate: Bearer error="…"`.
+    /// `WWW-Authenticate: Bearer error="…"`. The console signs in with a cookie: no
+    /// bearer challenge there.
     fn challenge(self) -> Option<&'static str> {
         match self {
             HttpCode::MissingToken => Some("invalid_request"),
+            HttpCode::ConsoleSignInRequired | HttpCode::ConsoleLinkInvalid => None,
             _ if self.status() == StatusCode::UNAUTHORIZED => Some("invalid_token"),
             _ => None,
         }

@@ -8,8 +8,8 @@ string_enum!(Outcome { Allowed => "allowed", Denied => "denied", Failed => "fail
 
 string_enum!(
     /// Who made the call: Tasker's backend with the internal token, an agent with its
-    /// token, or an operator at the command line.
-    AuditActor { Internal => "internal", Agent => "agent", Operator => "operator" }
+    /// token, an operator at the command line, or a person signed in to the console.
+    AuditActor { Internal => "internal", Agent => "agent", Operator => "operator", Console => "console" }
 );
 
 /// One audit event. Holds references (ids, keys, codes), never a secret or a payload.

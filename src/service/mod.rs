@@ -6,6 +6,7 @@
 
 pub mod agents;
 pub mod audit;
+pub mod console;
 pub mod owners;
 pub mod reporting;
 pub mod tokens;
@@ -42,11 +43,12 @@ impl Ctx {
     }
 
     /// Who made a change, as the change history records it: `launcher`, `tasker`
-    /// (Tasker's backend with its own token), `operator`, or `launcher` for the shared
+    /// (Tasker's backend with its own token), `operator`, `console`, or `launcher` for the shared
     /// internal token (its historical meaning).
     pub fn source(&self) -> &'static str {
         match (self.actor, self.role) {
             (AuditActor::Operator, _) => "operator",
+            (AuditActor::Console, _) => "console",
             (_, Some(InternalRole::TaskerBackend)) => "tasker",
             _ => "launcher",
         }

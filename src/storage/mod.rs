@@ -10,6 +10,7 @@ pub mod activity;
 pub mod agents;
 pub mod audit;
 pub mod clients;
+pub mod console;
 pub mod grants;
 pub mod idempotency;
 pub mod mcp_sessions;

@@ -179,6 +179,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_links (digest) {
+        digest -> Text,
+        kind -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        digest -> Text,
+        kind -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(agents -> owners (owner_user_id));
 diesel::joinable!(owners -> clients (client_id));
 diesel::joinable!(client_changes -> clients (client_id));
@@ -203,4 +226,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     idempotency_keys,
     mcp_sessions,
+    console_links,
+    console_sessions,
 );

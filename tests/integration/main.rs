@@ -9,6 +9,7 @@ mod blocks;
 mod boundary;
 mod cli;
 mod compose;
+mod console;
 mod demo_setup;
 mod docs;
 mod entrypoint;

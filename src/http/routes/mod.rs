@@ -3,10 +3,11 @@
 
 mod agent_session;
 mod agents;
+pub(crate) mod console_links;
 mod health;
 mod mcp;
 mod owners;
-mod reporting;
+pub(crate) mod reporting;
 mod tokens;
 mod tools;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("").route(put().to(owners::upsert)).route(get().to(owners::get)))
                 .service(resource("/access").route(get().to(owners::access)))
                 .service(resource("/changes").route(get().to(owners::changes)))
+                .service(resource("/console-links").route(post().to(console_links::owner_link)))
                 .service(resource("/audit").route(get().to(reporting::owner_audit)))
                 .service(resource("/reporting-mode").route(put().to(owners::set_reporting_mode)))
                 .service(resource("/reporting/agents").route(get().to(reporting::owner_agents)))
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("").route(put().to(owners::upsert_client)).route(get().to(owners::get_client)))
                 .service(resource("/changes").route(get().to(owners::client_changes))),
         )
+        .service(resource("/api/internal/v1/console-links").route(post().to(console_links::admin_link)))
         .service(
             web::scope("/api/internal/v1/reporting")
                 .service(resource("/agents").route(get().to(reporting::admin_agents)))
@@ -70,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/activity").route(get().to(reporting::admin_activity)))
                 .service(resource("/audit").route(get().to(reporting::admin_audit))),
         )
+        .configure(crate::console::configure)
         .service(resource("/api/v1/agent-session").route(get().to(agent_session::whoami)))
         .service(resource("/api/v1/agent-session/setup").route(get().to(agent_session::setup)))
         .service(resource("/mcp").route(post().to(mcp::post)).route(web::delete().to(mcp::delete)))

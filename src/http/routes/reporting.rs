@@ -218,7 +218,7 @@ impl AuditQuery {
 
 /// An export format the caller asked for with `Accept`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Export {
+pub(crate) enum Export {
     Csv,
     Ndjson,
 }
@@ -271,7 +271,7 @@ const EXPORT_PAGE: i64 = 1000;
 const CSV_COLUMNS: &str = "id,occurred_at,request_id,actor,owner_user_id,agent_id,token_id,action,project_ref,card_ref,idempotency_key,outcome,error_code,duration_ms\n";
 
 /// The whole selection, page by page.
-fn export_stream(
+pub(crate) fn export_stream(
     db: Db,
     mut f: AuditFilter,
     format: Export,

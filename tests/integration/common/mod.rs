@@ -110,9 +110,17 @@ pub struct TestAppBuilder {
     max_body: usize,
     trust_forwarded_for: bool,
     tasker_url: Option<String>,
+    real_public_url: bool,
 }
 
 impl TestAppBuilder {
+    /// The public URL is the app's own address (`http://127.0.0.1:PORT`), as `serve`
+    /// makes it without PUBLIC_URL: for a browser, which must reach the links it gets.
+    pub fn real_public_url(mut self) -> Self {
+        self.real_public_url = true;
+        self
+    }
+
     /// The gateway talks to this Tasker instead of the reference Tasker (which is still
     /// started, for the seeded data).
     pub fn tasker_url(mut self, url: String) -> Self {
@@ -162,12 +170,16 @@ impl TestAppBuilder {
         let token = InternalToken::new(TASKER_TOKEN.to_string());
         let url = self.tasker_url.unwrap_or_else(|| format!("http://{}", tasker.addr));
         let tasker_config = Arc::new(TaskerConfig::new(url, token));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let public_url =
+            if self.real_public_url { format!("http://{addr}") } else { "http://gateway.test".to_string() };
         let options = AppOptions {
             internal_tokens: self
                 .internal_tokens
                 .unwrap_or_else(|| InternalTokens::shared(InternalToken::new(INTERNAL_TOKEN.to_string()))),
-            public_url: "http://gateway.test".to_string(),
-            allowed_origins: vec!["http://gateway.test".to_string()],
+            allowed_origins: vec![public_url.clone()],
+            public_url,
             trust_forwarded_for: self.trust_forwarded_for,
             max_body_bytes: self.max_body,
             auth: self.auth,
@@ -181,9 +193,8 @@ impl TestAppBuilder {
         let server = HttpServer::new(move || http::build(app_state.clone()))
             .workers(1)
             .disable_signals()
-            .bind("127.0.0.1:0")
-            .expect("bind");
-        let addr = server.addrs()[0];
+            .listen(listener)
+            .expect("listen");
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -223,6 +234,7 @@ impl TestApp {
             max_body: 64 * 1024,
             trust_forwarded_for: false,
             tasker_url: None,
+            real_public_url: false,
         }
     }
 

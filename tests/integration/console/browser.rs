@@ -8,8 +8,10 @@
 //! watches the page turn connected by itself, revokes the agent and finds it in the
 //! admin dashboard; an owner without the entitlement sees only the explanation. On
 //! every page axe-core (`tests/clients/node_modules/axe-core`) must find no serious or
-//! critical violation, and a full-page screenshot is written to `docs/ux/` (token
-//! secrets masked before the picture is taken).
+//! critical violation, and a full-page screenshot is taken (token secrets masked
+//! before the picture is taken): into `target/ux/`, or into `docs/ux/` (the pictures
+//! docs/UX_FLOW.md shows) with `UPDATE_UX_SCREENSHOTS=1`, so a test run leaves the
+//! tree clean.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -107,7 +109,10 @@ impl Shots {
         let axe = root().join("tests/clients/node_modules/axe-core/axe.min.js");
         let axe = std::fs::read_to_string(&axe)
             .unwrap_or_else(|e| panic!("{} ({e}): run tests/run.sh, which installs tests/clients", axe.display()));
-        let dir = root().join("docs/ux");
+        let dir = match std::env::var_os("UPDATE_UX_SCREENSHOTS") {
+            Some(_) => root().join("docs/ux"),
+            None => root().join("target/ux"),
+        };
         std::fs::create_dir_all(&dir).unwrap();
         Shots { axe, dir, taken: vec![] }
     }
@@ -130,7 +135,7 @@ impl Shots {
         }
     }
 
-    /// axe, then the whole page as `docs/ux/NAME.png`.
+    /// axe, then the whole page as `NAME.png`.
     async fn page(&mut self, c: &Client, name: &str) {
         self.axe(c, name).await;
         // The window's own frame is added to the page's height, so the whole page fits.
@@ -330,7 +335,7 @@ async fn the_console_in_a_browser() {
         assert!(denied.contains("entitlement_missing") && !denied.contains("New agent"));
         shots.page(&c, "18-owner-not-entitled").await;
 
-        eprintln!("screenshots in docs/ux: {}", shots.taken.join(", "));
+        eprintln!("screenshots in {}: {}", shots.dir.display(), shots.taken.join(", "));
         c.close().await.unwrap();
         drop(driver);
         app.stop().await;

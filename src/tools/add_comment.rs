@@ -52,7 +52,7 @@ impl Tool for AddComment {
 
 /// The write as the TaskerWriter runs it: comment, then find the comment on the card.
 pub fn write(project: Uuid, issue: Uuid, body: c::AddComment) -> Job<CommentWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&ADD_COMMENT, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         if !fresh.recent_comments.iter().any(|x| x.id == written.comment.id) {

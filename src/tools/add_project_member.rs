@@ -60,7 +60,7 @@ impl Tool for AddProjectMember {
 
 /// The write as the TaskerWriter runs it: add, then find the member in the project.
 pub fn write(project: Uuid, body: c::AddProjectMember) -> Job<MemberWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_project(project, move |w| async move {
         let written = w.write(&ADD_PROJECT_MEMBER, &[&project.to_string()], &body).await?;
         let context = w.context(project).await?;
         if !context.members.iter().any(|x| x.user_id == written.member.user_id) {

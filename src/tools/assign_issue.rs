@@ -52,7 +52,7 @@ impl Tool for AssignIssue {
 /// The write as the TaskerWriter runs it: change the assignees, then read the card back
 /// (with the member list when someone is named by email).
 pub fn write(project: Uuid, issue: Uuid, body: ChangeSet) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&CHANGE_ASSIGNEES, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         let members = members_for(&w, fresh.project_id, body.add.iter().chain(&body.remove)).await?;

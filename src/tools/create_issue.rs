@@ -94,7 +94,7 @@ fn present_blocks(b: &Blocks) -> Vec<BlockName> {
 
 /// The write as the TaskerWriter runs it: create, then read the card back.
 pub fn write(project: Uuid, body: c::CreateIssue) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::new_card(project, move |w| async move {
         let written = w.write(&CREATE_ISSUE, &[&project.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         let members = members_for(&w, fresh.project_id, body.assignees.iter()).await?;

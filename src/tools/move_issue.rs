@@ -46,7 +46,7 @@ impl Tool for MoveIssue {
 
 /// The write as the TaskerWriter runs it: move, then read the card back.
 pub fn write(project: Uuid, issue: Uuid, body: c::MoveIssue) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&MOVE_ISSUE, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         if !state_is(&fresh.state, &body.state) {

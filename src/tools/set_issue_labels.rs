@@ -51,7 +51,7 @@ impl Tool for SetIssueLabels {
 
 /// The write as the TaskerWriter runs it: change the labels, then read the card back.
 pub fn write(project: Uuid, issue: Uuid, body: ChangeSet) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&CHANGE_LABELS, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         if let Some(l) = body.add.iter().find(|l| !has_label(&fresh.labels, l)) {

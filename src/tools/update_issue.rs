@@ -94,7 +94,7 @@ impl Tool for UpdateIssue {
 
 /// The write as the TaskerWriter runs it: update, then read the card back.
 pub fn write(project: Uuid, issue: Uuid, body: c::UpdateIssue) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&UPDATE_ISSUE, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         check(&body.changes, &fresh).map_err(WriteError::NotApplied)?;

@@ -60,7 +60,7 @@ fn block_of(op: &BlockOp) -> BlockName {
 
 /// The write as the TaskerWriter runs it: apply the ops, then read the card back.
 pub fn write(project: Uuid, issue: Uuid, body: c::UpdateBlocks) -> Job<IssueWritten> {
-    Job::new(project, move |w| async move {
+    Job::on_card(project, issue, move |w| async move {
         let written = w.write(&UPDATE_BLOCKS, &[&issue.to_string()], &body).await?;
         let fresh = w.card(written.issue.id).await?;
         check(&body.ops, &fresh).map_err(WriteError::NotApplied)?;

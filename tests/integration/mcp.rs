@@ -108,7 +108,8 @@ async fn protocol_faults_are_json_rpc_errors(backend: Backend) {
     assert_eq!(m.request("prompts/list", json!({})).await.body["result"]["prompts"], json!([]));
     assert_eq!(m.request("logging/setLevel", json!({"level": "info"})).await.body["result"], json!({}));
     assert_eq!(m.request("logging/setLevel", json!({"level": "loud"})).await.body["error"]["code"], -32602);
-    // A method the server does not know (newer clients try server/discover first).
+    // In a session, a method of another era (server/discover is 2026-07-28's, and this
+    // request carries no 2026 envelope) is not found.
     let r = m.request("server/discover", json!({})).await;
     assert_eq!(r.body["error"]["code"], -32601, "{}", r.text);
     // An unknown tool.
@@ -138,6 +139,8 @@ async fn protocol_faults_are_json_rpc_errors(backend: Backend) {
     let bad = m.request("ping", json!({})).await;
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert!(bad.text.contains("not supported"));
+    assert_eq!(bad.body["error"]["code"], -32022, "UnsupportedProtocolVersion: {}", bad.text);
+    assert_eq!(bad.body["error"]["data"]["supported"], json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]));
     // GET is not offered (no SSE stream); nothing is forwarded anywhere.
     let r = app.send_with("GET", "/mcp", &h, None).await;
     assert_eq!((r.status, r.code()), (405, "method_not_allowed"));

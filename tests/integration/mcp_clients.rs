@@ -4,13 +4,18 @@
 //! commands, then runs one client from `tests/clients/` and checks its exit code and its
 //! JSON summary line:
 //!
-//! - the Python MCP SDK (`python_client.py`, in `tests/clients/.venv`);
+//! - the Python MCP SDK (`python_client.py`, in `tests/clients/.venv`), once with a
+//!   session (`legacy` mode) and once pinned to the stateless 2026-07-28 protocol;
 //! - the TypeScript MCP SDK (`ts_client.mjs`, on the machine's Node 20);
 //! - the Codex CLI's app-server (`codex_client.mjs`), configured from the setup packet;
-//! - the official MCP conformance suite (`conformance.mjs`, on Node 22 from npm).
+//! - the MCP Inspector's CLI with `--protocol-era modern` (`inspector_client.mjs`, on
+//!   Node 22 from npm);
+//! - the official MCP conformance suite (`conformance.mjs`, on Node 22 from npm), on
+//!   both protocol eras.
 //!
-//! The first three also report a work session (start on WEB-1, progress on WEB-2,
-//! finish `done`); the test then reads that session back from the admin reporting API.
+//! The Python, TypeScript and Codex clients also report a work session (start on WEB-1,
+//! progress on WEB-2, finish `done`); the test then reads that session back from the
+//! admin reporting API.
 //!
 //! `./tests/run.sh` installs the clients (npm ci, a Python venv); without them these
 //! tests fail and say so. `tests/clients/README.md` has the details.
@@ -22,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::process::{Gateway, command, run};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const ALICE: &str = "7a5c0001-0000-4000-8000-0000000a11ce";
 const WEB: &str = "7a5c0002-0000-4000-8000-000000000111:WEB";
@@ -284,7 +289,9 @@ fn python_mcp_sdk_calls_every_tool() {
     let py = python();
     let s = setup("127.0.0.1:0");
     let script = clients_dir().join("python_client.py");
-    let outcome = run_client(&py, &[script.to_str().unwrap(), &s.url, &s.token], Duration::from_secs(180));
+    // `legacy`: the initialize handshake and a session (the SDK's default `auto` mode
+    // would now settle on 2026-07-28, which the next test covers).
+    let outcome = run_client(&py, &[script.to_str().unwrap(), &s.url, &s.token, "legacy"], Duration::from_secs(180));
     let sum = &outcome.summary;
     assert_eq!(sum["sdk"], "mcp", "{}", outcome.describe());
     assert_eq!(sum["protocol_version"], "2025-11-25", "{}", outcome.describe());
@@ -292,6 +299,53 @@ fn python_mcp_sdk_calls_every_tool() {
     assert!(sum["calls"].as_u64().unwrap_or(0) >= TOOLS as u64, "{}", outcome.describe());
     assert!(sum["issue"].as_str().is_some_and(|k| k.starts_with("WEB-")), "{}", outcome.describe());
     assert_session_reported(&s, &outcome);
+    assert_passed(s, &outcome);
+}
+
+#[test]
+fn python_mcp_sdk_pinned_to_2026_07_28_calls_every_tool() {
+    let py = python();
+    let s = setup("127.0.0.1:0");
+    let script = clients_dir().join("python_client.py");
+    // `Client(mode="2026-07-28")`: no handshake, no probe, no session; every request
+    // carries its `_meta` envelope and the standard headers.
+    let outcome =
+        run_client(&py, &[script.to_str().unwrap(), &s.url, &s.token, "2026-07-28"], Duration::from_secs(180));
+    let sum = &outcome.summary;
+    assert_eq!(
+        (&sum["mode"], &sum["protocol_version"]),
+        (&json!("2026-07-28"), &json!("2026-07-28")),
+        "{}",
+        outcome.describe()
+    );
+    assert_eq!(
+        sum["discover"]["supported_versions"],
+        json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]),
+        "{}",
+        outcome.describe()
+    );
+    assert_eq!(sum["discover"]["capabilities"], json!(["prompts", "resources", "tools"]), "{}", outcome.describe());
+    assert_eq!(sum["tools"], TOOLS, "{}", outcome.describe());
+    assert!(sum["calls"].as_u64().unwrap_or(0) >= TOOLS as u64, "{}", outcome.describe());
+    assert!(sum["issue"].as_str().is_some_and(|k| k.starts_with("WEB-")), "{}", outcome.describe());
+    assert_session_reported(&s, &outcome);
+    assert_passed(s, &outcome);
+}
+
+#[test]
+fn inspector_cli_connects_with_the_modern_era_and_calls_tools() {
+    node_modules();
+    let node = node();
+    let s = setup("127.0.0.1:0");
+    let outcome = run_client(Path::new(node), &["inspector_client.mjs", &s.url, &s.token], Duration::from_secs(300));
+    let sum = &outcome.summary;
+    assert_eq!(sum["protocol_version"], "2026-07-28", "{}", outcome.describe());
+    assert_eq!(sum["server"], "nodedc-agent-gateway", "{}", outcome.describe());
+    assert_eq!(sum["tools"], TOOLS, "{}", outcome.describe());
+    assert_eq!(sum["projects"], json!(["WEB"]), "{}", outcome.describe());
+    // The Inspector's tool-schema portability lint (`--strict`) finds nothing.
+    assert_eq!(sum["schema_findings"], json!([]), "{}", outcome.describe());
+    assert_eq!(sum["lint_stderr"], "", "{}", outcome.describe());
     assert_passed(s, &outcome);
 }
 
@@ -337,19 +391,50 @@ fn official_conformance_suite_passes() {
     let node = node();
     // Port 0 is fine: the gateway derives its public URL and origins from the bound port.
     let s = setup("127.0.0.1:0");
-    let outcome = run_client(Path::new(node), &["conformance.mjs", &s.url, &s.token], Duration::from_secs(300));
+    let outcome = run_client(Path::new(node), &["conformance.mjs", &s.url, &s.token], Duration::from_secs(900));
     let results = &outcome.summary["results"];
-    for scenario in [
-        "server-initialize",
-        "ping",
-        "tools-list",
-        "server-sse-multiple-streams",
-        "dns-rebinding-protection",
-        "logging-set-level",
-        "resources-list",
-        "prompts-list",
+    // Every fixture-free scenario of each era (conformance.mjs classifies every one the
+    // suite lists, and fails on any it does not know).
+    for (era, scenarios) in [
+        (
+            "session",
+            &[
+                "server-initialize",
+                "server-session-lifecycle",
+                "logging-set-level",
+                "ping",
+                "tools-list",
+                "server-sse-multiple-streams",
+                "resources-list",
+                "prompts-list",
+                "dns-rebinding-protection",
+            ][..],
+        ),
+        (
+            "stateless",
+            &[
+                "server-stateless",
+                "tools-list",
+                "server-sse-multiple-streams",
+                "resources-list",
+                "sep-2164-resource-not-found",
+                "prompts-list",
+                "dns-rebinding-protection",
+                "caching",
+                "http-header-validation",
+                "input-required-result-unsupported-methods",
+                "sep-2640-skills-directory",
+                "sep-2640-skills-enumeration",
+                "sep-2640-skills-manifest",
+            ][..],
+        ),
     ] {
-        assert_eq!(results[scenario], "passed", "{scenario}: {}", outcome.describe());
+        for scenario in scenarios {
+            let r = results[era][*scenario].as_str().unwrap_or("");
+            assert!(r.starts_with("passed"), "{era} {scenario}: {r}\n{}", outcome.describe());
+        }
+        assert_eq!(results[era].as_object().map(|o| o.len()), Some(scenarios.len()), "{}", outcome.describe());
     }
+    assert!(outcome.summary["suite_version"].as_str().is_some_and(|v| v.starts_with("0.2.")), "{}", outcome.describe());
     assert_passed(s, &outcome);
 }

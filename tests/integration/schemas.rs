@@ -18,7 +18,7 @@ use nodedc_agent_gateway::tools;
 use serde_json::{Map, Value, json};
 
 use crate::common::TestApp;
-use crate::common::mcp::Mcp;
+use crate::common::mcp::{Mcp, Stateless};
 
 #[actix_web::test]
 async fn tools_list_for_every_scope_on_every_version() {
@@ -26,7 +26,7 @@ async fn tools_list_for_every_scope_on_every_version() {
         let app = TestApp::start(Backend::Sqlite).await;
         let scopes: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
         let f = app.web_agent(&scopes).await;
-        for version in mcp::SUPPORTED_VERSIONS {
+        for version in mcp::LEGACY_VERSIONS {
             let mut m = Mcp::connect(&app, &f.token, version).await;
             let r = m.request("tools/list", json!({})).await;
             assert_eq!(r.status, 200, "{}", r.text);
@@ -43,6 +43,24 @@ async fn tools_list_for_every_scope_on_every_version() {
                 }
             }
             insta::assert_json_snapshot!(format!("tools_list_{version}"), r.body["result"]);
+        }
+        // 2026-07-28: no session; the list with resultType and caching hints, and
+        // server/discover (the server's version is redacted: it changes on release).
+        let mut s = Stateless::new(&app, &f.token);
+        for version in mcp::MODERN_VERSIONS {
+            s.version = version.to_string();
+            let r = s.request("tools/list", json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let tools = &r.body["result"]["tools"];
+            assert_eq!(tools.as_array().map(Vec::len), Some(tools::catalogue().len()), "every tool is listed");
+            insta::assert_json_snapshot!(format!("tools_list_{version}"), r.body["result"], {
+                "._meta[\"io.modelcontextprotocol/serverInfo\"].version" => "[version]"
+            });
+            let r = s.request("server/discover", json!({})).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            insta::assert_json_snapshot!(format!("server_discover_{version}"), r.body["result"], {
+                "._meta[\"io.modelcontextprotocol/serverInfo\"].version" => "[version]"
+            });
         }
         app.stop().await;
     })
@@ -102,11 +120,15 @@ async fn every_error_code_has_a_stable_shape() {
     let mut tool_errors = Map::new();
     for &code in ToolCode::ALL {
         let e = ToolError::new(code, "What happened, and how to recover.");
-        let mcp_result: Vec<Value> = mcp::SUPPORTED_VERSIONS
+        let mcp_result: Vec<Value> = mcp::LEGACY_VERSIONS
             .iter()
             .map(|v| serde_json::to_value(mcp::call_result(def, Err(e.clone()), v)).unwrap())
             .collect();
-        assert!(mcp_result.windows(2).all(|w| w[0] == w[1]), "tool errors look the same on every version");
+        assert!(mcp_result.windows(2).all(|w| w[0] == w[1]), "tool errors look the same on every session version");
+        // 2026-07-28 adds resultType and nothing else.
+        let mut modern = serde_json::to_value(mcp::call_result(def, Err(e.clone()), mcp::MODERN_VERSIONS[0])).unwrap();
+        assert_eq!(modern.as_object_mut().unwrap().remove("resultType"), Some(json!("complete")));
+        assert_eq!(modern, mcp_result[0]);
         let shape = json!({
             "outcome": code.outcome().as_str(),
             "rest": rest_shape(e.clone().into()).await,
@@ -128,4 +150,12 @@ async fn every_error_code_has_a_stable_shape() {
         http_errors.insert(e.code().into(), rest_shape(e.into()).await);
     }
     insta::assert_json_snapshot!("http_error_codes", http_errors);
+
+    // The MCP endpoint's own protocol faults: code, HTTP status, data.
+    let mut faults = Map::new();
+    for (name, f) in mcp::Fault::examples() {
+        let id = Some(rmcp::model::RequestId::Number(7));
+        faults.insert(name.into(), json!({ "status": f.status().as_u16(), "body": mcp::fault(id, &f) }));
+    }
+    insta::assert_json_snapshot!("mcp_protocol_faults", faults);
 }

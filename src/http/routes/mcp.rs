@@ -1,10 +1,14 @@
-//! `/mcp`: the streamable HTTP transport (JSON responses; no SSE stream, so GET is 405).
+//! `/mcp`: the streamable HTTP transport (JSON responses; no SSE stream, so GET is 405),
+//! serving both protocol eras on one endpoint (`crate::mcp`): a legacy session opened
+//! by `initialize`, and stateless 2026-07-28 requests that carry their version in
+//! `_meta` and headers. Either way the caller is authenticated on every request, and
+//! tool calls run through the one call pipeline (`calls::run`).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
-use rmcp::model::{CallToolRequestParams, EmptyObject, ErrorCode, RequestId};
+use rmcp::model::{CallToolRequestParams, EmptyObject, RequestId};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -14,19 +18,20 @@ use crate::calls;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
-use crate::mcp::{self, SESSION_HEADER, SUPPORTED_VERSIONS, VERSION_HEADER};
+use crate::mcp::envelope::{self, Headers, Route};
+use crate::mcp::{
+    self, Era, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
+};
 use crate::tasker::client::TaskerClient;
 use crate::tools;
-
-/// "Session not found" (the status, 404, is what clients act on).
-const SESSION_NOT_FOUND: ErrorCode = ErrorCode(-32001);
 
 fn rpc(status: StatusCode, body: Value) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(body)
 }
 
-fn rpc_error(status: StatusCode, id: Option<RequestId>, code: ErrorCode, message: &str) -> HttpResponse {
-    rpc(status, mcp::error(id, code, message, None))
+/// A fault, answered with its own status.
+fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
+    rpc(f.status(), mcp::fault(id, &f))
 }
 
 /// DNS-rebinding protection: a browser's `Origin` must be one we serve. Clients that
@@ -45,11 +50,9 @@ fn forbidden_origin() -> HttpResponse {
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, HttpResponse> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| rpc_error(StatusCode::BAD_REQUEST, None, ErrorCode::PARSE_ERROR, &e.to_string()))?;
+        let chunk = chunk.map_err(|e| reply(None, Fault::Parse(e.to_string())))?;
         if body.len() + chunk.len() > limit {
-            let msg = format!("the request is larger than the limit of {limit} bytes");
-            return Err(rpc_error(StatusCode::PAYLOAD_TOO_LARGE, None, ErrorCode::INVALID_REQUEST, &msg));
+            return Err(reply(None, Fault::TooLarge(format!("the request is larger than the limit of {limit} bytes"))));
         }
         body.extend_from_slice(&chunk);
     }
@@ -79,27 +82,53 @@ pub async fn post(
     };
     let msg: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return rpc_error(StatusCode::BAD_REQUEST, None, ErrorCode::PARSE_ERROR, &format!("invalid JSON: {e}"));
-        }
+        Err(e) => return reply(None, Fault::Parse(format!("invalid JSON: {e}"))),
     };
     if msg.is_array() {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorCode::INVALID_REQUEST,
-            "JSON-RPC batches are not supported",
-        );
+        return reply(None, Fault::InvalidRequest("JSON-RPC batches are not supported".into()));
     }
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return rpc_error(StatusCode::BAD_REQUEST, None, ErrorCode::INVALID_REQUEST, "not a JSON-RPC 2.0 message");
+        return reply(None, Fault::InvalidRequest("not a JSON-RPC 2.0 message".into()));
     }
+    let params = msg.get("params").cloned().unwrap_or(Value::Null);
+    let headers = Headers {
+        version: header_str(&req, VERSION_HEADER),
+        method: header_str(&req, METHOD_HEADER),
+        name: header_str(&req, NAME_HEADER),
+    };
+    // The era, from the body (a `_meta` envelope) and the version header.
+    let route = match msg.get("method").and_then(Value::as_str) {
+        Some(method) => envelope::classify(method, msg.get("id").is_some(), &params, &headers),
+        None => Ok(Route::Legacy),
+    };
+    match route {
+        Ok(Route::Modern { version }) => modern(&state, &tasker, &caller, &msg, params, &headers, version).await,
+        Ok(Route::Legacy) => legacy(&req, &state, &tasker, &caller, &msg, params).await,
+        Err(f) => reply(request_id(&msg), f),
+    }
+}
+
+/// The request's id when it is a valid one (errors echo it).
+fn request_id(msg: &Value) -> Option<RequestId> {
+    msg.get("id").and_then(|i| serde_json::from_value::<RequestId>(i.clone()).ok())
+}
+
+/// A request or notification of a legacy session (2025-11-25 and earlier): opened by
+/// `initialize`, then bound to `Mcp-Session-Id`.
+async fn legacy(
+    req: &HttpRequest,
+    state: &AppState,
+    tasker: &TaskerClient,
+    caller: &AgentCaller,
+    msg: &Value,
+    params: Value,
+) -> HttpResponse {
     let method = msg.get("method").and_then(Value::as_str);
     let id = msg.get("id").cloned();
     let token_id = caller.principal.token_id;
 
     // Requests other than initialize (and notifications) belong to a session.
-    let session = match header_str(&req, SESSION_HEADER) {
+    let session = match header_str(req, SESSION_HEADER) {
         None => None,
         Some(raw) => {
             let found = match Uuid::parse_str(raw) {
@@ -108,14 +137,7 @@ pub async fn post(
             };
             match found {
                 Ok(Ok(Some(version))) => Some(version),
-                Ok(Ok(None)) => {
-                    return rpc_error(
-                        StatusCode::NOT_FOUND,
-                        None,
-                        SESSION_NOT_FOUND,
-                        "session not found; initialize again",
-                    );
-                }
+                Ok(Ok(None)) => return reply(None, Fault::SessionNotFound),
                 Ok(Err(e)) => return ApiError::from(e).error_response(),
                 Err(e) => return ApiError::from(e).error_response(),
             }
@@ -128,36 +150,19 @@ pub async fn post(
         if msg.get("result").is_some() || msg.get("error").is_some() {
             return HttpResponse::Accepted().finish();
         }
-        let id = id.and_then(|i| serde_json::from_value::<RequestId>(i).ok());
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            ErrorCode::INVALID_REQUEST,
-            "the message has no method (a string)",
-        );
+        return reply(request_id(msg), Fault::InvalidRequest("the message has no method (a string)".into()));
     };
     let Some(id) = id else {
         // A notification: nothing to answer.
         return HttpResponse::Accepted().finish();
     };
     let Ok(id) = serde_json::from_value::<RequestId>(id) else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            None,
-            ErrorCode::INVALID_REQUEST,
-            "the id must be a string or a number",
-        );
+        return reply(None, Fault::InvalidRequest("the id must be a string or a number".into()));
     };
-    let params = msg.get("params").cloned().unwrap_or(Value::Null);
 
     if method == "initialize" {
         let Some(requested) = params.get("protocolVersion").and_then(Value::as_str) else {
-            return rpc_error(
-                StatusCode::OK,
-                Some(id),
-                ErrorCode::INVALID_PARAMS,
-                "initialize needs params.protocolVersion",
-            );
+            return reply(Some(id), Fault::InvalidParams("initialize needs params.protocolVersion".into()));
         };
         // Opening a session draws on the agent's read budget like any read: the
         // pipeline's rate step, answered as an HTTP 429.
@@ -179,74 +184,141 @@ pub async fn post(
     }
 
     let Some(version) = session else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            Some(id),
-            ErrorCode::INVALID_REQUEST,
-            "missing Mcp-Session-Id header: call initialize first and send the session id it returns",
-        );
+        return reply(Some(id), Fault::SessionRequired);
     };
-    // Only an invalid or unsupported version is refused (the spec's rule); answers keep
-    // the session's negotiated version.
-    if let Some(v) = header_str(&req, VERSION_HEADER)
-        && !SUPPORTED_VERSIONS.contains(&v)
+    // Only an unsupported version is refused (the spec's rule), with the versions that
+    // are; answers keep the session's negotiated version.
+    if let Some(v) = header_str(req, VERSION_HEADER)
+        && !LEGACY_VERSIONS.contains(&v)
     {
-        let msg = format!("MCP-Protocol-Version `{v}` is not supported; supported: {}", SUPPORTED_VERSIONS.join(", "));
-        return rpc_error(StatusCode::BAD_REQUEST, Some(id), ErrorCode::INVALID_REQUEST, &msg);
+        return reply(Some(id), Fault::UnsupportedVersion { requested: v.into() });
     }
 
     match method {
         "ping" => rpc(StatusCode::OK, mcp::response(id, EmptyObject {})),
-        "resources/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_resources())),
-        "resources/templates/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_resource_templates())),
-        "prompts/list" => rpc(StatusCode::OK, mcp::response(id, mcp::empty_prompts())),
-        // Part of every version spoken here (a later spec drops it). Accepted; no log
+        // Part of every legacy version (2026-07-28 drops it). Accepted; no log
         // notifications are sent, as there is no server-to-client stream.
         "logging/setLevel" => match params.get("level").and_then(Value::as_str) {
-            Some("debug" | "info" | "notice" | "warning" | "error" | "critical" | "alert" | "emergency") => {
+            Some(level) if envelope::LOG_LEVELS.contains(&level) => {
                 rpc(StatusCode::OK, mcp::response(id, EmptyObject {}))
             }
             _ => {
                 let msg = "logging/setLevel needs params.level: debug, info, notice, warning, error, critical, alert or emergency";
-                rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, msg)
+                reply(Some(id), Fault::InvalidParams(msg.into()))
             }
         },
-        "tools/list" => rpc(StatusCode::OK, mcp::response(id, mcp::list_tools(&caller.principal, &version))),
-        "tools/call" => {
-            if !params.get("name").is_some_and(Value::is_string) {
-                return rpc_error(
-                    StatusCode::OK,
-                    Some(id),
-                    ErrorCode::INVALID_PARAMS,
-                    "tools/call needs params.name (a string)",
-                );
+        other => match common(state, tasker, caller, other, &params, &version).await {
+            Ok(Answer::Tools(r)) => rpc(StatusCode::OK, mcp::response(id, r)),
+            Ok(Answer::Value(v)) => rpc(StatusCode::OK, mcp::response(id, v)),
+            Err(f) => reply(Some(id), f),
+        },
+    }
+}
+
+/// What a method both eras share answers with.
+enum Answer {
+    Tools(rmcp::model::CallToolResult),
+    Value(Value),
+}
+
+fn value<T: serde::Serialize>(result: T) -> Result<Answer, Fault> {
+    Ok(Answer::Value(serde_json::to_value(result).unwrap_or(Value::Null)))
+}
+
+/// The methods both eras share, for a client speaking `version`.
+async fn common(
+    state: &AppState,
+    tasker: &TaskerClient,
+    caller: &AgentCaller,
+    method: &str,
+    params: &Value,
+    version: &str,
+) -> Result<Answer, Fault> {
+    let era = Era::of(version);
+    match method {
+        "tools/list" => value(mcp::list_tools(&caller.principal, version)),
+        "tools/call" => call_tool(state, tasker, caller, params, version).await.map(Answer::Tools),
+        "resources/list" => value(mcp::empty_resources(version)),
+        "resources/templates/list" => value(mcp::empty_resource_templates(version)),
+        "resources/read" => Err(mcp::read_resource(params, era)),
+        "prompts/list" => value(mcp::empty_prompts(version)),
+        "prompts/get" => Err(mcp::get_prompt(params)),
+        other => Err(Fault::MethodNotFound { method: other.into(), era }),
+    }
+}
+
+/// `tools/call`: its parameters checked, then the call pipeline.
+async fn call_tool(
+    state: &AppState,
+    tasker: &TaskerClient,
+    caller: &AgentCaller,
+    params: &Value,
+    version: &str,
+) -> Result<rmcp::model::CallToolResult, Fault> {
+    if !params.get("name").is_some_and(Value::is_string) {
+        return Err(Fault::InvalidParams("tools/call needs params.name (a string)".into()));
+    }
+    if params.get("arguments").is_some_and(|a| !a.is_object() && !a.is_null()) {
+        return Err(Fault::InvalidParams("tools/call params.arguments must be an object".into()));
+    }
+    let Ok(call) = serde_json::from_value::<CallToolRequestParams>(params.clone()) else {
+        return Err(Fault::InvalidParams("tools/call params are not valid".into()));
+    };
+    let Some(def) = tools::find(&call.name) else {
+        let yours: Vec<&str> = mcp::allowed_tools(&caller.principal).map(|t| t.name).collect();
+        let name: String = call.name.chars().filter(|c| !c.is_control()).take(64).collect();
+        return Err(Fault::InvalidParams(format!("Unknown tool `{name}`. This agent's tools: {}.", yours.join(", "))));
+    };
+    let args = Value::Object(call.arguments.unwrap_or_default());
+    let outcome = calls::run(state, tasker, &caller.principal, &caller.ctx, def, args).await;
+    Ok(mcp::call_result(def, outcome, version))
+}
+
+/// A 2026-07-28 request or notification: no session (an `Mcp-Session-Id` header is
+/// ignored), its version and the client's capabilities in its own `_meta` (checked by
+/// `envelope::classify`), the standard headers mirroring the body.
+async fn modern(
+    state: &AppState,
+    tasker: &TaskerClient,
+    caller: &AgentCaller,
+    msg: &Value,
+    params: Value,
+    headers: &Headers<'_>,
+    version: String,
+) -> HttpResponse {
+    let id = match msg.get("id") {
+        None => None,
+        Some(raw) => match serde_json::from_value::<RequestId>(raw.clone()) {
+            Ok(id) => Some(id),
+            Err(_) => return reply(None, Fault::InvalidRequest("the id must be a string or a number".into())),
+        },
+    };
+    if !MODERN_VERSIONS.contains(&version.as_str()) {
+        return reply(id, Fault::UnsupportedVersion { requested: version });
+    }
+    let method = msg.get("method").and_then(Value::as_str).unwrap_or_default();
+    let Some(id) = id else {
+        // A notification (2026-07-28 defines none from client to server): accepted,
+        // nothing to answer.
+        return HttpResponse::Accepted().finish();
+    };
+    if let Err(f) = envelope::check_standard_headers(method, &params, headers, &version) {
+        return reply(Some(id), f);
+    }
+    let answer = match method {
+        "server/discover" => {
+            // Discovery replaces initialize and draws on the read budget as it does.
+            if let Err(e) = calls::take(&state.rate, &caller.principal, CallKind::Read).await {
+                return ApiError::from(e).error_response();
             }
-            if params.get("arguments").is_some_and(|a| !a.is_object() && !a.is_null()) {
-                let msg = "tools/call params.arguments must be an object";
-                return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, msg);
-            }
-            let Ok(call) = serde_json::from_value::<CallToolRequestParams>(params) else {
-                return rpc_error(
-                    StatusCode::OK,
-                    Some(id),
-                    ErrorCode::INVALID_PARAMS,
-                    "tools/call params are not valid",
-                );
-            };
-            let Some(def) = tools::find(&call.name) else {
-                let yours: Vec<&str> = mcp::allowed_tools(&caller.principal).map(|t| t.name).collect();
-                let name: String = call.name.chars().filter(|c| !c.is_control()).take(64).collect();
-                let msg = format!("Unknown tool `{name}`. This agent's tools: {}.", yours.join(", "));
-                return rpc_error(StatusCode::OK, Some(id), ErrorCode::INVALID_PARAMS, &msg);
-            };
-            let args = Value::Object(call.arguments.unwrap_or_default());
-            let outcome = calls::run(&state, &tasker, &caller.principal, &caller.ctx, def, args).await;
-            rpc(StatusCode::OK, mcp::response(id, mcp::call_result(def, outcome, &version)))
+            return rpc(StatusCode::OK, mcp::response(id, mcp::modern_result(mcp::discover_result())));
         }
-        other => {
-            let msg = format!("Method not found: {other}");
-            rpc_error(StatusCode::OK, Some(id), ErrorCode::METHOD_NOT_FOUND, &msg)
-        }
+        other => common(state, tasker, caller, other, &params, &version).await,
+    };
+    match answer {
+        Ok(Answer::Tools(r)) => rpc(StatusCode::OK, mcp::response(id, mcp::modern_result(r))),
+        Ok(Answer::Value(v)) => rpc(StatusCode::OK, mcp::response(id, mcp::modern_result(v))),
+        Err(f) => reply(Some(id), f),
     }
 }
 
@@ -260,11 +332,11 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Err(e) => return e.error_response(),
     };
     let Some(sid) = header_str(&req, SESSION_HEADER).and_then(|s| Uuid::parse_str(s).ok()) else {
-        return rpc_error(StatusCode::BAD_REQUEST, None, ErrorCode::INVALID_REQUEST, "missing Mcp-Session-Id header");
+        return reply(None, Fault::InvalidRequest("missing Mcp-Session-Id header".into()));
     };
     match state.sessions.send(CloseSession { session_id: sid, token_id: caller.principal.token_id }).await {
         Ok(Ok(true)) => HttpResponse::NoContent().finish(),
-        Ok(Ok(false)) => rpc_error(StatusCode::NOT_FOUND, None, SESSION_NOT_FOUND, "session not found"),
+        Ok(Ok(false)) => reply(None, Fault::SessionNotFound),
         Ok(Err(e)) => ApiError::from(e).error_response(),
         Err(e) => ApiError::from(e).error_response(),
     }

@@ -1,5 +1,7 @@
 //! MCP sessions: each bound to the token that opened it.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -27,13 +29,21 @@ pub fn insert(
 
 /// An open session: (token id, protocol version).
 pub fn find_open(conn: &mut DbConn, id: Uuid) -> Result<Option<(Uuid, String)>, StorageError> {
-    let row: Option<(String, String)> = mcp_sessions::table
-        .find(id.to_string())
+    Ok(find_open_many(conn, &[id])?.remove(&id))
+}
+
+/// Open sessions among these ids, in one query: id → (token id, protocol version).
+pub fn find_open_many(conn: &mut DbConn, ids: &[Uuid]) -> Result<HashMap<Uuid, (Uuid, String)>, StorageError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<(String, String, String)> = mcp_sessions::table
+        .filter(mcp_sessions::id.eq_any(wanted))
         .filter(mcp_sessions::closed_at.is_null())
-        .select((mcp_sessions::token_id, mcp_sessions::protocol_version))
-        .first(conn)
-        .optional()?;
-    row.map(|(token, version)| Ok((stored_uuid(&token)?, version))).transpose()
+        .select((mcp_sessions::id, mcp_sessions::token_id, mcp_sessions::protocol_version))
+        .load(conn)?;
+    rows.into_iter().map(|(id, token, version)| Ok((stored_uuid(&id)?, (stored_uuid(&token)?, version)))).collect()
 }
 
 pub fn close(conn: &mut DbConn, id: Uuid, now: NaiveDateTime) -> Result<(), StorageError> {

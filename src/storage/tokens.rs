@@ -133,10 +133,18 @@ struct AuthRow {
     client_codex_agents: Option<bool>,
 }
 
+/// The authentication state of one token (see [`auth_records`]).
 pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
-    let row: Option<AuthRow> = agent_tokens::table
+    Ok(auth_records(conn, &[token_id])?.pop())
+}
+
+/// The authentication state of these tokens, read now in one query: token, agent,
+/// owner and the owner's client. Unknown ids are absent.
+pub fn auth_records(conn: &mut DbConn, token_ids: &[Uuid]) -> Result<Vec<TokenAuthRecord>, StorageError> {
+    let ids: Vec<String> = token_ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<AuthRow> = agent_tokens::table
         .inner_join(agents::table.inner_join(owners::table.left_join(clients::table)))
-        .filter(agent_tokens::id.eq(token_id.to_string()))
+        .filter(agent_tokens::id.eq_any(ids))
         .select((
             agent_tokens::id,
             agent_tokens::secret_hash,
@@ -154,31 +162,34 @@ pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuth
             owners::reporting_mode,
             clients::codex_agents.nullable(),
         ))
-        .first(conn)
-        .optional()?;
-    let Some(r) = row else {
-        return Ok(None);
-    };
-    Ok(Some(TokenAuthRecord {
-        token_id: stored_uuid(&r.token_id)?,
-        secret_hash: r.secret_hash,
-        expires_at: r.expires_at.map(utc),
-        revoked: r.revoked_at.is_some(),
-        agent_id: stored_uuid(&r.agent_id)?,
-        agent_name: r.agent_name,
-        agent_status: r.agent_status.parse().map_err(StorageError::corrupt)?,
-        owner_user_id: stored_uuid(&r.owner_user_id)?,
-        standing: Standing {
-            status: r.owner_status.parse().map_err(StorageError::corrupt)?,
-            codex_agents: r.codex_agents,
-            // A client that names no row is treated as disabled (fail closed).
-            client_codex_agents: r.client_id.as_ref().map(|_| r.client_codex_agents.unwrap_or(false)),
-        },
-        client_id: r.client_id.as_deref().map(stored_uuid).transpose()?,
-        reporting_mode: r.reporting_mode.parse().map_err(StorageError::corrupt)?,
-        read_per_minute: r.read_per_minute.map(|n| n.max(0) as u32),
-        write_per_minute: r.write_per_minute.map(|n| n.max(0) as u32),
-    }))
+        .load(conn)?;
+    rows.into_iter().map(AuthRow::record).collect()
+}
+
+impl AuthRow {
+    fn record(self) -> Result<TokenAuthRecord, StorageError> {
+        let r = self;
+        Ok(TokenAuthRecord {
+            token_id: stored_uuid(&r.token_id)?,
+            secret_hash: r.secret_hash,
+            expires_at: r.expires_at.map(utc),
+            revoked: r.revoked_at.is_some(),
+            agent_id: stored_uuid(&r.agent_id)?,
+            agent_name: r.agent_name,
+            agent_status: r.agent_status.parse().map_err(StorageError::corrupt)?,
+            owner_user_id: stored_uuid(&r.owner_user_id)?,
+            standing: Standing {
+                status: r.owner_status.parse().map_err(StorageError::corrupt)?,
+                codex_agents: r.codex_agents,
+                // A client that names no row is treated as disabled (fail closed).
+                client_codex_agents: r.client_id.as_ref().map(|_| r.client_codex_agents.unwrap_or(false)),
+            },
+            client_id: r.client_id.as_deref().map(stored_uuid).transpose()?,
+            reporting_mode: r.reporting_mode.parse().map_err(StorageError::corrupt)?,
+            read_per_minute: r.read_per_minute.map(|n| n.max(0) as u32),
+            write_per_minute: r.write_per_minute.map(|n| n.max(0) as u32),
+        })
+    }
 }
 
 /// Records when tokens were last used; batched by the TokenSessions actor.

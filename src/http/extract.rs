@@ -16,6 +16,7 @@ use crate::actors::token_sessions::{Authenticate, Principal};
 use crate::auth::{AgentToken, InternalRole};
 use crate::model::AuditActor;
 use crate::service::Ctx;
+use uuid::Uuid;
 
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(AUTHORIZATION) else {
@@ -113,6 +114,9 @@ internal_caller!(
 pub struct AgentCaller {
     pub principal: Principal,
     pub ctx: Ctx,
+    /// The protocol version of the MCP session the request names in `Mcp-Session-Id`,
+    /// when that session is open and bound to this token (read with the token).
+    pub session: Option<String>,
 }
 
 impl AgentCaller {
@@ -134,14 +138,20 @@ impl FromRequest for AgentCaller {
         let state = state(req);
         let sessions = state.sessions.clone();
         let client = if state.trust_forwarded_for { forwarded_client(req) } else { req.peer_addr().map(|a| a.ip()) };
+        let session = req
+            .headers()
+            .get(crate::mcp::SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v.trim()).ok());
         let req = req.clone();
         Box::pin(async move {
             let token = parsed?;
-            let principal = sessions.send(Authenticate { token, client }).await??;
+            let found = sessions.send(Authenticate { token, client, session }).await??;
+            let principal = found.principal;
             req.extensions_mut().insert(LoggedAgent(principal.agent_id));
             let mut ctx = Ctx::new(request_id(&req), AuditActor::Agent);
             ctx.token_id = Some(principal.token_id);
-            Ok(AgentCaller { principal, ctx })
+            Ok(AgentCaller { principal, ctx, session: found.session })
         })
     }
 }

@@ -19,7 +19,12 @@ pub fn list_for_agents(conn: &mut DbConn, agent_ids: &[Uuid]) -> Result<HashMap<
     let rows: Vec<(String, String, String, String)> = agent_grants::table
         .filter(agent_grants::agent_id.eq_any(ids))
         .order((agent_grants::agent_id.asc(), agent_grants::project_identifier.asc()))
-        .select((agent_grants::agent_id, agent_grants::project_id, agent_grants::project_identifier, agent_grants::scopes))
+        .select((
+            agent_grants::agent_id,
+            agent_grants::project_id,
+            agent_grants::project_identifier,
+            agent_grants::scopes,
+        ))
         .load(conn)?;
     let mut out: HashMap<Uuid, Vec<Grant>> = HashMap::new();
     for (agent, project_id, ident, scopes) in rows {

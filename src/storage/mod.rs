@@ -143,6 +143,19 @@ impl StorageError {
         StorageError::Corrupt(what.to_string())
     }
 
+    /// The same error for another caller of a shared read (diesel's errors are not
+    /// `Clone`: a query error is passed on as its message).
+    pub fn copy_for_waiter(&self) -> Self {
+        match self {
+            StorageError::Unavailable(s) => StorageError::Unavailable(s.clone()),
+            StorageError::Query(e) => StorageError::Interact(format!("database query failed: {e}")),
+            StorageError::Interact(s) => StorageError::Interact(s.clone()),
+            StorageError::Migration(s) => StorageError::Migration(s.clone()),
+            StorageError::SchemaTooNew(s) => StorageError::SchemaTooNew(s.clone()),
+            StorageError::Corrupt(s) => StorageError::Corrupt(s.clone()),
+        }
+    }
+
     /// True when the error is a uniqueness violation (a concurrent duplicate insert).
     pub fn is_unique_violation(&self) -> bool {
         matches!(

@@ -133,11 +133,6 @@ struct AuthRow {
     client_codex_agents: Option<bool>,
 }
 
-/// The authentication state of one token (see [`auth_records`]).
-pub fn auth_record(conn: &mut DbConn, token_id: Uuid) -> Result<Option<TokenAuthRecord>, StorageError> {
-    Ok(auth_records(conn, &[token_id])?.pop())
-}
-
 /// The authentication state of these tokens, read now in one query: token, agent,
 /// owner and the owner's client. Unknown ids are absent.
 pub fn auth_records(conn: &mut DbConn, token_ids: &[Uuid]) -> Result<Vec<TokenAuthRecord>, StorageError> {

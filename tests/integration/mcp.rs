@@ -627,17 +627,20 @@ async fn a_write_whose_audit_cannot_be_recorded_is_not_performed(backend: Backen
 
 async fn sessions_survive_a_new_actor(backend: Backend) {
     use nodedc_agent_gateway::actors::TokenSessions;
-    use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, ResolveSession};
+    use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Authenticate};
+    use nodedc_agent_gateway::auth::AgentToken;
     let app = TestApp::start(backend).await;
     let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let g = app.web_agent(ALL_BUT_MEMBERS).await;
     let m = Mcp::connect(&app, &f.token, "2025-06-18").await;
     let sid: Uuid = m.session.clone().unwrap().parse().unwrap();
     // A fresh actor (as after a restart) knows the session from the database.
     let fresh = TokenSessions::start_supervised(app.db.clone(), AuthLimits::default());
-    let found = fresh.send(ResolveSession { session_id: sid, token_id: f.token_id }).await.unwrap().unwrap();
-    assert_eq!(found.as_deref(), Some("2025-06-18"));
-    let other = fresh.send(ResolveSession { session_id: sid, token_id: Uuid::new_v4() }).await.unwrap().unwrap();
-    assert_eq!(other, None, "bound to its token");
+    let ask = |token: &str| Authenticate { token: AgentToken::parse(token).unwrap(), client: None, session: Some(sid) };
+    let found = fresh.send(ask(&f.token)).await.unwrap().unwrap();
+    assert_eq!(found.session.as_deref(), Some("2025-06-18"));
+    let other = fresh.send(ask(&g.token)).await.unwrap().unwrap();
+    assert_eq!(other.session, None, "bound to its token");
     app.stop().await;
 }
 

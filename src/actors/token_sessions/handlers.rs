@@ -18,12 +18,22 @@ use crate::model::{AgentStatus, Grant};
 use crate::storage::tokens::TokenAuthRecord;
 use crate::storage::{self, Db, StorageError};
 
-/// Authenticate an agent token presented by `client`.
+/// Authenticate an agent token presented by `client`, and look up the MCP session the
+/// request names (in the same read).
 #[derive(Message)]
-#[rtype(result = "Result<Principal, AuthError>")]
+#[rtype(result = "Result<Authenticated, AuthError>")]
 pub struct Authenticate {
     pub token: AgentToken,
     pub client: Option<IpAddr>,
+    pub session: Option<Uuid>,
+}
+
+/// An authenticated caller, and the protocol version of the session it named if that
+/// session is open and bound to this token (`None` otherwise, or if it named none).
+#[derive(Debug)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub session: Option<String>,
 }
 
 /// Drop a token from the cache (it was revoked).
@@ -57,19 +67,6 @@ pub struct StatsReply {
     pub verifications: u64,
     /// Tokens currently cached as verified.
     pub cached_tokens: usize,
-}
-
-type Loaded = Option<(TokenAuthRecord, Vec<Grant>)>;
-
-async fn load(db: Db, token_id: Uuid) -> Result<Loaded, StorageError> {
-    db.run(move |conn| {
-        let Some(record) = storage::tokens::auth_record(conn, token_id)? else {
-            return Ok(None);
-        };
-        let grants = storage::grants::list_for_agent(conn, record.agent_id)?;
-        Ok(Some((record, grants)))
-    })
-    .await
 }
 
 /// Why a stored token may not be used now, if it may not. Decided on the state read for
@@ -202,10 +199,10 @@ impl TokenSessions {
 }
 
 impl Handler<Authenticate> for TokenSessions {
-    type Result = ResponseActFuture<Self, Result<Principal, AuthError>>;
+    type Result = ResponseActFuture<Self, Result<Authenticated, AuthError>>;
 
-    fn handle(&mut self, msg: Authenticate, _: &mut Context<Self>) -> Self::Result {
-        let Authenticate { token, client } = msg;
+    fn handle(&mut self, msg: Authenticate, ctx: &mut Context<Self>) -> Self::Result {
+        let Authenticate { token, client, session } = msg;
         let token_id = token.id();
         let digest = token.secret_digest();
         let known_good = self.is_verified(token_id, &digest);
@@ -216,17 +213,22 @@ impl Handler<Authenticate> for TokenSessions {
             return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
         }
 
-        let db = self.db.clone();
-        Box::pin(load(db, token_id).into_actor(self).then(move |loaded, act, ctx| {
-            let (record, grants) = match loaded {
+        let read = self.read_state(token_id, session, ctx);
+        let read =
+            async move { read.await.unwrap_or_else(|_| Err(StorageError::Interact("the read was dropped".into()))) };
+        Box::pin(read.into_actor(self).then(move |read, act, ctx| {
+            let (found, session) = match read {
                 Err(e) => return actix::fut::ready(Err(e.into())).boxed_local(),
-                Ok(None) => {
+                Ok(r) => (r.token, r.session.filter(|(owner, _)| *owner == token_id).map(|(_, version)| version)),
+            };
+            let (record, grants) = match found {
+                None => {
                     // Unknown ids count against the address only: they never reach argon2,
                     // and tracking each would let a flood of ids grow memory.
                     act.record_address_failure(client);
                     return actix::fut::ready(Err(AuthError::InvalidToken)).boxed_local();
                 }
-                Ok(Some(found)) => found,
+                Some(found) => found,
             };
             if let Some(refusal) = liveness_error(&record, Utc::now()) {
                 let proven = known_good || act.refused.get(&token_id).is_some_and(|d| bool::from(d.ct_eq(&digest)));
@@ -245,7 +247,8 @@ impl Handler<Authenticate> for TokenSessions {
             }
             // Checked again: a verification may have completed while we read.
             if known_good || act.is_verified(token_id, &digest) {
-                return actix::fut::ready(Ok(act.principal(record, grants))).boxed_local();
+                let principal = act.principal(record, grants);
+                return actix::fut::ready(Ok(Authenticated { principal, session })).boxed_local();
             }
             // Checked again and charged up front, right where argon2 would start: a
             // burst of concurrent requests cannot all pass the check before the first
@@ -268,7 +271,7 @@ impl Handler<Authenticate> for TokenSessions {
                         if !joins && let Some(ip) = client {
                             act.by_address.refund(&ip);
                         }
-                        Ok(act.principal(record, grants))
+                        Ok(Authenticated { principal: act.principal(record, grants), session })
                     }
                     Ok(false) => Err(AuthError::InvalidToken),
                     Err(e) => Err(e),

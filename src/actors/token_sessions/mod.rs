@@ -5,8 +5,10 @@
 //! last-used times (written in batches, not once per request).
 //!
 //! What it never caches is authorization: every request reads the token, agent and
-//! owner state (one indexed join, then the agent's grants), so a revocation or block
-//! made anywhere (another replica, the operator CLI) refuses the very next request.
+//! owner state (one indexed join, then the agent's grants, and the MCP session it
+//! names), so a revocation or block made anywhere (another replica, the operator CLI)
+//! refuses the very next request. Requests arriving while such a read runs share the
+//! next one (`reads.rs`): one query for many, each started after its requests arrived.
 //! In-process changes also drop cached entries at once through the `Invalidate*`
 //! messages.
 //!
@@ -17,6 +19,7 @@
 
 mod handlers;
 mod limiter;
+mod reads;
 mod sessions;
 
 use std::collections::HashMap;
@@ -31,9 +34,11 @@ use uuid::Uuid;
 
 use crate::model::{AccessDenial, Grant, ReportingMode};
 use crate::storage::{Db, StorageError};
-pub use handlers::{Authenticate, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply};
+pub use handlers::{
+    Authenticate, Authenticated, Flush, InvalidateAgent, InvalidateOwner, InvalidateToken, Stats, StatsReply,
+};
 use limiter::FailureLimiter;
-pub use sessions::{CloseSession, OpenSession, ResolveSession};
+pub use sessions::{CloseSession, OpenSession};
 
 /// Limits on failed verifications and on argon2 work.
 #[derive(Debug, Clone)]
@@ -135,6 +140,8 @@ pub struct TokenSessions {
     last_used: HashMap<Uuid, NaiveDateTime>,
     last_seen: HashMap<Uuid, NaiveDateTime>,
     verifications: u64,
+    /// Requests waiting for the next coalesced read of their token's state.
+    reads: reads::Reads,
 }
 
 impl TokenSessions {
@@ -152,6 +159,7 @@ impl TokenSessions {
             last_used: HashMap::new(),
             last_seen: HashMap::new(),
             verifications: 0,
+            reads: Default::default(),
         }
     }
 
@@ -211,6 +219,9 @@ impl Supervised for TokenSessions {
         self.verified.clear();
         self.refused.clear();
         self.in_flight.clear();
+        // The running read's future is dropped with the old context: its waiters, and
+        // those queued for the next read, are answered as failed (they retry).
+        self.reads = reads::Reads::default();
         self.queued = 0;
         self.verify_slots = Arc::new(Semaphore::new(self.limits.concurrent_verifications));
     }

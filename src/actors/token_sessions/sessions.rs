@@ -20,15 +20,6 @@ pub struct OpenSession {
     pub protocol_version: String,
 }
 
-/// The negotiated protocol version of an open session bound to `token_id`; `None` if
-/// there is no such session (or it belongs to another token).
-#[derive(Message)]
-#[rtype(result = "Result<Option<String>, StorageError>")]
-pub struct ResolveSession {
-    pub session_id: Uuid,
-    pub token_id: Uuid,
-}
-
 /// End a session (HTTP DELETE); `false` if there was no such session for this token.
 #[derive(Message)]
 #[rtype(result = "Result<bool, StorageError>")]
@@ -51,18 +42,6 @@ impl Handler<OpenSession> for TokenSessions {
                 Ok(id)
             })
             .await
-        })
-    }
-}
-
-impl Handler<ResolveSession> for TokenSessions {
-    type Result = ResponseFuture<Result<Option<String>, StorageError>>;
-
-    fn handle(&mut self, msg: ResolveSession, _: &mut Context<Self>) -> Self::Result {
-        let db = self.db.clone();
-        Box::pin(async move {
-            let found = db.run(move |c| storage::mcp_sessions::find_open(c, msg.session_id)).await?;
-            Ok(found.filter(|(token, _)| *token == msg.token_id).map(|(_, version)| version))
         })
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::actors::rate_buckets::CallKind;
-use crate::actors::token_sessions::{CloseSession, OpenSession, ResolveSession};
+use crate::actors::token_sessions::{CloseSession, OpenSession};
 use crate::calls;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
@@ -125,23 +125,14 @@ async fn legacy(
 ) -> HttpResponse {
     let method = msg.get("method").and_then(Value::as_str);
     let id = msg.get("id").cloned();
-    let token_id = caller.principal.token_id;
-
-    // Requests other than initialize (and notifications) belong to a session.
+    // Requests other than initialize (and notifications) belong to a session, read
+    // with the token (`AgentCaller::session`).
     let session = match header_str(req, SESSION_HEADER) {
         None => None,
-        Some(raw) => {
-            let found = match Uuid::parse_str(raw) {
-                Ok(sid) => state.sessions.send(ResolveSession { session_id: sid, token_id }).await,
-                Err(_) => Ok(Ok(None)),
-            };
-            match found {
-                Ok(Ok(Some(version))) => Some(version),
-                Ok(Ok(None)) => return reply(None, Fault::SessionNotFound),
-                Ok(Err(e)) => return ApiError::from(e).error_response(),
-                Err(e) => return ApiError::from(e).error_response(),
-            }
-        }
+        Some(_) => match &caller.session {
+            Some(version) => Some(version.clone()),
+            None => return reply(None, Fault::SessionNotFound),
+        },
     };
 
     let Some(method) = method else {
@@ -170,7 +161,10 @@ async fn legacy(
             return ApiError::from(e).error_response();
         }
         let version = mcp::negotiate(Some(requested));
-        let opened = state.sessions.send(OpenSession { token_id, protocol_version: version.to_string() }).await;
+        let opened = state
+            .sessions
+            .send(OpenSession { token_id: caller.principal.token_id, protocol_version: version.to_string() })
+            .await;
         let session_id = match opened {
             Ok(Ok(sid)) => sid,
             Ok(Err(e)) => return ApiError::from(e).error_response(),

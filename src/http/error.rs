@@ -96,6 +96,9 @@ pub struct ApiError {
     pub challenge: Option<&'static str>,
     /// What a caller needs to recover (valid values, current content...).
     pub details: Option<serde_json::Value>,
+    /// Already in the audit trail (a tool error from the call pipeline); any other
+    /// refusal of an authenticated agent is audited by `http::refusals`.
+    pub audited: bool,
 }
 
 #[derive(Serialize)]
@@ -121,7 +124,15 @@ impl ApiError {
 
     /// A code of another layer's typed enum, with the status that enum gives it.
     fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None, challenge: None, details: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+            challenge: None,
+            details: None,
+            audited: false,
+        }
     }
 
     fn challenging(mut self, challenge: Option<&'static str>) -> Self {
@@ -166,7 +177,7 @@ impl ResponseError for ApiError {
         {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
-        res.json(Body {
+        let mut res = res.json(Body {
             error: ErrorBody {
                 code: self.code,
                 message: &self.message,
@@ -174,7 +185,11 @@ impl ResponseError for ApiError {
                 retry_after_secs: self.retry_after_secs,
                 details: self.details.as_ref(),
             },
-        })
+        });
+        if !self.audited {
+            res.extensions_mut().insert(super::refusals::Refused(self.code));
+        }
+        res
     }
 }
 
@@ -238,6 +253,7 @@ impl From<ToolError> for ApiError {
         let mut api = ApiError::coded(e.code.status(), e.code.as_str(), e.message);
         api.retry_after_secs = e.retry_after_secs;
         api.details = e.details;
+        api.audited = true;
         api
     }
 }

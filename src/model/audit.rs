@@ -17,7 +17,12 @@ string_enum!(
 pub struct AuditRecord {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
+    /// The client's `X-Request-Id` (for correlation), or the gateway's id when it sent
+    /// none.
     pub request_id: String,
+    /// The id the gateway generated for the request; absent on rows from before it was
+    /// recorded.
+    pub gateway_request_id: Option<String>,
     pub actor: AuditActor,
     pub owner_user_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,

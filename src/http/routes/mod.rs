@@ -11,7 +11,10 @@ pub(crate) mod reporting;
 mod tokens;
 mod tools;
 
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, get, patch, post, put, resource};
+
+use crate::http::refusals;
 
 use crate::tools::add_comment::AddComment;
 use crate::tools::add_project_member::AddProjectMember;
@@ -76,10 +79,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(crate::console::configure)
         .service(resource("/api/v1/agent-session").route(get().to(agent_session::whoami)))
         .service(resource("/api/v1/agent-session/setup").route(get().to(agent_session::setup)))
-        .service(resource("/mcp").route(post().to(mcp::post)).route(web::delete().to(mcp::delete)))
+        .service(
+            resource("/mcp")
+                .route(post().to(mcp::post))
+                .route(web::delete().to(mcp::delete))
+                .wrap(from_fn(refusals::audit_refusals)),
+        )
         .service(
             // One line per tool: its path, and whether it reads or writes.
             web::scope("/api/v1")
+                .wrap(from_fn(refusals::audit_refusals))
                 .service(resource("/projects").route(tools::read::<ListProjects>()))
                 .service(resource("/projects/{project}/context").route(tools::read::<GetProjectContext>()))
                 .service(

@@ -268,7 +268,7 @@ async fn audit(req: &HttpRequest, state: &AppState, reach: Reach, q: AuditQuery)
 /// Rows read per query while exporting: memory stays bounded whatever the selection.
 const EXPORT_PAGE: i64 = 1000;
 
-const CSV_COLUMNS: &str = "id,occurred_at,request_id,actor,owner_user_id,agent_id,token_id,action,project_ref,card_ref,idempotency_key,outcome,error_code,duration_ms\n";
+const CSV_COLUMNS: &str = "id,occurred_at,request_id,actor,owner_user_id,agent_id,token_id,action,project_ref,card_ref,idempotency_key,outcome,error_code,duration_ms,gateway_request_id\n";
 
 /// The whole selection, page by page.
 pub(crate) fn export_stream(
@@ -321,7 +321,7 @@ fn csv_line(r: &AuditRecord) -> String {
     let opt = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default();
     let id = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
         r.id,
         r.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         csv_field(&r.request_id),
@@ -335,7 +335,8 @@ fn csv_line(r: &AuditRecord) -> String {
         opt(&r.idempotency_key),
         r.outcome,
         opt(&r.error_code),
-        r.duration_ms
+        r.duration_ms,
+        opt(&r.gateway_request_id)
     )
 }
 

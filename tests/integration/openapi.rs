@@ -32,6 +32,9 @@ async fn served(app: &TestApp) -> Value {
     let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     assert!(ct.starts_with("application/json"), "content type {ct}");
     assert!(r.body.is_object(), "{}", r.text);
+    for secret in [INTERNAL_TOKEN, LAUNCHER, TASKER] {
+        assert!(!r.text.contains(secret), "the document holds an internal token");
+    }
     r.body
 }
 

@@ -101,20 +101,33 @@ pub struct ApiError {
     pub audited: bool,
 }
 
-#[derive(Serialize)]
+/// The body of every error answer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
 struct Body<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ErrorDetail")]
 struct ErrorBody<'a> {
+    /// Stable and typed: what a client matches on.
     code: &'a str,
+    /// For a person, or a model: what went wrong and the way forward.
     message: &'a str,
+    /// Locates the request in the gateway's logs and audit trail.
     request_id: String,
+    /// Also in `Retry-After`.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_secs: Option<u64>,
+    /// What a caller needs to recover (valid values, current content...).
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a serde_json::Value>,
+}
+
+/// The schema of the error body, for `/openapi.json`.
+pub(crate) fn error_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    g.subschema_for::<Body<'static>>()
 }
 
 impl ApiError {

@@ -13,7 +13,7 @@ string_enum!(
 );
 
 /// One audit event. Holds references (ids, keys, codes), never a secret or a payload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,

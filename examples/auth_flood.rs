@@ -66,6 +66,7 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                 writer: WriterLimits::default(),
                 reporting: Default::default(),
                 janitor_every: std::time::Duration::from_secs(600),
+                retention: Default::default(),
             };
             let state = app::build(db.clone(), tasker, options);
             let sessions = state.sessions.clone();

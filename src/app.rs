@@ -9,6 +9,7 @@ use actix_web::web;
 
 use crate::actors::TokenSessions;
 use crate::actors::janitor::Janitor;
+use crate::actors::janitor::Retention;
 use crate::actors::rate_buckets::{RateBuckets, RateLimits};
 use crate::actors::shown_once::ShownOnce;
 use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
@@ -61,13 +62,17 @@ pub struct AppOptions {
     pub reporting: ReportTimers,
     /// How often expired state is purged.
     pub janitor_every: Duration,
+    /// How long MCP sessions and audit events are kept.
+    pub retention: Retention,
 }
 
 /// Starts the supervised actors and gathers the state. Call inside the actix system
 /// that will serve it.
 pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppState> {
-    let sessions = TokenSessions::start_supervised(db.clone(), o.auth);
-    Janitor::start_supervised(db.clone(), o.janitor_every);
+    // One setting decides when a session is over (authentication) and purged (Janitor).
+    let auth = AuthLimits { session_idle: o.retention.mcp_session_idle, ..o.auth };
+    let sessions = TokenSessions::start_supervised(db.clone(), auth);
+    Janitor::start_supervised(db.clone(), o.janitor_every, o.retention);
     web::Data::new(AppState {
         rate: RateBuckets::start_supervised(o.rate),
         writer: TaskerWriter::start_supervised(tasker.clone(), o.writer),

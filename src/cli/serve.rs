@@ -114,6 +114,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         writer: WriterLimits::default(),
         reporting: settings.reporting,
         janitor_every: std::time::Duration::from_secs(600),
+        retention: settings.retention,
     };
     let state = app::build(db.clone(), tasker, options);
     let sessions = state.sessions.clone();

@@ -161,6 +161,15 @@ pub struct ServeArgs {
     /// Seconds without a report or a tool call after which a work session is abandoned.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_REPORT_ABANDON_AFTER_SECS")]
     pub report_abandon_after_secs: Option<String>,
+
+    /// Seconds an MCP session may go unused before it is over (then purged). Default:
+    /// 86400 (24 hours).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_MCP_SESSION_IDLE_SECS")]
+    pub mcp_session_idle_secs: Option<String>,
+
+    /// Days audit events are kept; older ones are purged. Default: kept forever.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

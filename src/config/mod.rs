@@ -138,6 +138,8 @@ pub struct ServeSettings {
     pub tasker_backend_token: Option<InternalToken>,
     /// When work sessions turn stale, then abandoned, without a report or a tool call.
     pub reporting: crate::actors::work_sessions::ReportTimers,
+    /// How long MCP sessions (idle) and audit events are kept.
+    pub retention: crate::actors::janitor::Retention,
     /// Accepted but worth saying once logging is up (never contains a secret).
     pub warnings: Vec<String>,
 }
@@ -276,6 +278,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         }
     }
     let reporting = report_timers(&mut p, s);
+    let retention = retention(&mut p, s);
 
     let max_body_bytes =
         positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
@@ -372,6 +375,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             launcher_token,
             tasker_backend_token,
             reporting,
+            retention,
             warnings,
         })
     } else {
@@ -461,6 +465,20 @@ fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
         (Some(url), Some(token)) => TaskerSetting::Remote { url, token },
         _ => TaskerSetting::Embedded,
     }
+}
+
+fn retention(p: &mut Problems, s: &ServeArgs) -> crate::actors::janitor::Retention {
+    let d = crate::actors::janitor::Retention::default();
+    let default_idle = d.mcp_session_idle.as_secs() as usize;
+    let idle =
+        positive(p, "MCP_SESSION_IDLE_SECS", s.mcp_session_idle_secs.as_deref(), default_idle, 10 * 365 * 86_400);
+    let audit_days = s
+        .audit_retention_days
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| positive(p, "AUDIT_RETENTION_DAYS", Some(v), 1, 36_500) as u32);
+    crate::actors::janitor::Retention { mcp_session_idle: std::time::Duration::from_secs(idle as u64), audit_days }
 }
 
 fn report_timers(p: &mut Problems, s: &ServeArgs) -> crate::actors::work_sessions::ReportTimers {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use nodedc_agent_gateway::actors::janitor::Retention;
 use nodedc_agent_gateway::actors::rate_buckets::RateLimits;
 use nodedc_agent_gateway::actors::tasker_writer::WriterLimits;
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats, StatsReply};
@@ -106,6 +107,7 @@ pub struct TestAppBuilder {
     rate: RateLimits,
     writer: WriterLimits,
     reporting: ReportTimers,
+    retention: Retention,
     internal_tokens: Option<InternalTokens>,
     max_body: usize,
     trust_forwarded_for: bool,
@@ -130,6 +132,11 @@ impl TestAppBuilder {
 
     pub fn auth(mut self, auth: AuthLimits) -> Self {
         self.auth = auth;
+        self
+    }
+
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -187,6 +194,7 @@ impl TestAppBuilder {
             writer: self.writer,
             reporting: self.reporting,
             janitor_every: Duration::from_secs(600),
+            retention: self.retention,
         };
         let state = app::build(db.clone(), tasker_config, options);
         let app_state = state.clone();
@@ -230,6 +238,7 @@ impl TestApp {
             rate: RateLimits::default(),
             writer: WriterLimits::default(),
             reporting: ReportTimers::default(),
+            retention: Retention::default(),
             internal_tokens: None,
             max_body: 64 * 1024,
             trust_forwarded_for: false,

@@ -44,7 +44,12 @@ pub struct AppState {
 impl AppState {
     /// The domain operations, with the live actors to tell about changes.
     pub fn services(&self) -> Services<'_> {
-        Services { db: &self.db, sessions: Some(&self.sessions), work_sessions: Some(&self.work_sessions) }
+        Services {
+            db: &self.db,
+            sessions: Some(&self.sessions),
+            work_sessions: Some(&self.work_sessions),
+            tasker: Some(&self.tasker),
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     /// Take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
     pub max_body_bytes: usize,
+    /// `/readyz`'s last look at Tasker (see `http::routes::health`).
+    pub tasker_seen: crate::http::routes::health::TaskerSeen,
 }
 
 impl AppState {
@@ -86,5 +88,6 @@ pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppS
         allowed_origins: o.allowed_origins,
         trust_forwarded_for: o.trust_forwarded_for,
         max_body_bytes: o.max_body_bytes,
+        tasker_seen: Default::default(),
     })
 }

@@ -651,4 +651,34 @@ async fn readiness_reports_tasker_separately(backend: Backend) {
     assert_eq!((r.status, r.body["tasker"].as_str()), (200, Some("unreachable")), "{}", r.text);
     assert_eq!(r.body["status"], "ready");
     app.stop().await;
+
+    // Unauthenticated calls do not become calls to Tasker one for one: one probe
+    // answers every call for a few seconds, concurrent ones included.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let counted = counted.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { actix_web::HttpResponse::Ok().json(json!({"projects": []})) }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let app = TestApp::builder(backend).tasker_url(url).start().await;
+    let answers = futures_util::future::join_all((0..10).map(|_| app.send("GET", "/readyz", None, None))).await;
+    assert!(
+        answers.iter().all(|r| r.body["tasker"] == "reachable"),
+        "{:?}",
+        answers.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "one probe for ten calls");
+    app.stop().await;
+    handle.stop(false).await;
 }

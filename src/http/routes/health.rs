@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
@@ -24,7 +26,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "status": "ready",
             "database": state.db.backend().to_string(),
             "schema": "current",
-            "tasker": tasker_reachability(&state.tasker).await,
+            "tasker": state.tasker_seen.reachability(&state.tasker).await,
         }))),
         Ok(SchemaStatus::Pending(v)) => {
             Err(not_ready(format!("database schema is behind: pending migrations {}", v.join(", "))))
@@ -40,10 +42,32 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
 }
 
+/// Tasker's reachability as last probed, at most once per [`PROBE_EVERY`] whatever the
+/// rate of `/readyz` calls (they need no token, so they must not become calls to
+/// Tasker one for one). Calls arriving during a probe wait for its answer.
+#[derive(Default)]
+pub struct TaskerSeen(tokio::sync::Mutex<Option<(Instant, &'static str)>>);
+
+impl TaskerSeen {
+    pub async fn reachability(&self, config: &TaskerConfig) -> &'static str {
+        let mut seen = self.0.lock().await;
+        if let Some((at, answer)) = *seen
+            && at.elapsed() < PROBE_EVERY
+        {
+            return answer;
+        }
+        let answer = probe(config).await;
+        *seen = Some((Instant::now(), answer));
+        answer
+    }
+}
+
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+
 /// `reachable` when Tasker answers a cheap read within two seconds, `unreachable` when
 /// it does not answer, `refusing` when it answers but refuses the gateway's call (a
 /// wrong token, an answer outside the contract). Details go to the log only.
-async fn tasker_reachability(config: &TaskerConfig) -> &'static str {
+async fn probe(config: &TaskerConfig) -> &'static str {
     let mut probe = config.clone();
     probe.retries = 0;
     probe.timeout = probe.timeout.min(PROBE_TIMEOUT);
@@ -62,4 +86,4 @@ async fn tasker_reachability(config: &TaskerConfig) -> &'static str {
     }
 }
 
-const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -1,5 +1,7 @@
 //! Per-request context: the request id (accepted from `X-Request-Id` or generated),
-//! carried to handlers, error bodies, audit rows and one structured log line.
+//! carried to handlers, error bodies, audit rows and one structured log line; and an id
+//! the gateway generates for every request whatever the client sent, so an audit row
+//! can always be told apart from another that reused the client's id.
 
 use std::time::Instant;
 
@@ -14,6 +16,12 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    static GATEWAY_REQUEST_ID: String;
+}
+
+/// The id the gateway generated for the current request (inside a request).
+pub fn current_gateway_request_id() -> Option<String> {
+    GATEWAY_REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// The current request's id (inside a request), for error bodies.
@@ -47,11 +55,14 @@ pub async fn request_context(
         .filter(|v| accept_incoming(v))
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let gateway_request_id = Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_string();
 
-    let result = REQUEST_ID.scope(request_id.clone(), next.call(req)).await;
+    let result = REQUEST_ID
+        .scope(request_id.clone(), GATEWAY_REQUEST_ID.scope(gateway_request_id.clone(), next.call(req)))
+        .await;
     // A number, to two decimals: log tooling can sort and sum it.
     let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     match result {
@@ -70,6 +81,7 @@ pub async fn request_context(
                 status,
                 duration_ms,
                 request_id = %request_id,
+                gateway_request_id = %gateway_request_id,
                 agent_id = agent_id.as_deref().unwrap_or("-"),
                 "request"
             );
@@ -83,6 +95,7 @@ pub async fn request_context(
                 status = e.as_response_error().status_code().as_u16(),
                 duration_ms,
                 request_id = %request_id,
+                gateway_request_id = %gateway_request_id,
                 "request"
             );
             Err(e)

@@ -49,6 +49,23 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// A stable name for the audit trail (`error_code` of the refusal's event).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::Parse(_) => "parse_error",
+            Fault::InvalidRequest(_) => "invalid_request",
+            Fault::TooLarge(_) => "too_large",
+            Fault::SessionRequired => "session_required",
+            Fault::SessionNotFound => "session_not_found",
+            Fault::MethodNotFound { .. } => "method_not_found",
+            Fault::InvalidParams(_) => "invalid_params",
+            Fault::InvalidEnvelope { .. } => "invalid_envelope",
+            Fault::HeaderMismatch { .. } => "header_mismatch",
+            Fault::UnsupportedVersion { .. } => "unsupported_protocol_version",
+            Fault::ResourceNotFound { .. } => "resource_not_found",
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Fault::Parse(_) => ErrorCode::PARSE_ERROR,

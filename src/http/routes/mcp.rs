@@ -18,6 +18,7 @@ use crate::calls;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
+use crate::http::refusals::Refused;
 use crate::mcp::envelope::{self, Headers, Route};
 use crate::mcp::{
     self, Era, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
@@ -31,7 +32,10 @@ fn rpc(status: StatusCode, body: Value) -> HttpResponse {
 
 /// A fault, answered with its own status.
 fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
-    rpc(f.status(), mcp::fault(id, &f))
+    let mut res = rpc(f.status(), mcp::fault(id, &f));
+    // Every fault is a refusal before the pipeline: audited by `refusals`.
+    res.extensions_mut().insert(Refused(f.name()));
+    res
 }
 
 /// DNS-rebinding protection: a browser's `Origin` must be one we serve. Clients that

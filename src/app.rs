@@ -40,12 +40,19 @@ pub struct AppState {
     /// Take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
     pub max_body_bytes: usize,
+    /// `/readyz`'s last look at Tasker (see `http::routes::health`).
+    pub tasker_seen: crate::http::routes::health::TaskerSeen,
 }
 
 impl AppState {
     /// The domain operations, with the live actors to tell about changes.
     pub fn services(&self) -> Services<'_> {
-        Services { db: &self.db, sessions: Some(&self.sessions), work_sessions: Some(&self.work_sessions) }
+        Services {
+            db: &self.db,
+            sessions: Some(&self.sessions),
+            work_sessions: Some(&self.work_sessions),
+            tasker: Some(&self.tasker),
+        }
     }
 }
 
@@ -86,5 +93,6 @@ pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppS
         allowed_origins: o.allowed_origins,
         trust_forwarded_for: o.trust_forwarded_for,
         max_body_bytes: o.max_body_bytes,
+        tasker_seen: Default::default(),
     })
 }

@@ -11,6 +11,7 @@ pub mod owners;
 pub mod reporting;
 pub mod tokens;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
@@ -23,6 +24,7 @@ use crate::auth::InternalRole;
 use crate::auth::hash::HashError;
 use crate::model::{AccessDenial, AuditActor};
 use crate::storage::{Db, StorageError};
+use crate::tasker::client::TaskerConfig;
 
 /// Who is acting, for audit and ownership checks.
 #[derive(Debug, Clone)]
@@ -128,6 +130,8 @@ pub enum Refusal {
     TooManyGrants,
     DuplicateGrant,
     UnknownClient,
+    UnknownProject,
+    TaskerUnavailable,
     AgentRevoked,
     AgentNameTaken,
 }
@@ -140,6 +144,8 @@ impl Refusal {
         Refusal::TooManyGrants,
         Refusal::DuplicateGrant,
         Refusal::UnknownClient,
+        Refusal::UnknownProject,
+        Refusal::TaskerUnavailable,
         Refusal::AgentRevoked,
         Refusal::AgentNameTaken,
     ];
@@ -152,20 +158,25 @@ impl Refusal {
             Refusal::TooManyGrants => "too_many_grants",
             Refusal::DuplicateGrant => "duplicate_grant",
             Refusal::UnknownClient => "unknown_client",
+            Refusal::UnknownProject => "unknown_project",
+            Refusal::TaskerUnavailable => "tasker_unavailable",
             Refusal::AgentRevoked => "agent_revoked",
             Refusal::AgentNameTaken => "agent_name_taken",
         }
     }
 
-    /// 422 for a value that cannot be accepted, 409 for a state that forbids it.
+    /// 422 for a value that cannot be accepted, 409 for a state that forbids it, 503
+    /// when Tasker, which must confirm a grant, did not answer.
     pub fn status(self) -> StatusCode {
         match self {
+            Refusal::TaskerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::InvalidField
             | Refusal::InvalidExpiry
             | Refusal::InvalidScopes
             | Refusal::TooManyGrants
             | Refusal::DuplicateGrant
-            | Refusal::UnknownClient => StatusCode::UNPROCESSABLE_ENTITY,
+            | Refusal::UnknownClient
+            | Refusal::UnknownProject => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::AgentRevoked | Refusal::AgentNameTaken => StatusCode::CONFLICT,
         }
     }
@@ -223,6 +234,9 @@ pub struct Services<'a> {
     pub sessions: Option<&'a Addr<TokenSessions>>,
     /// Absent in the operator CLI (reports there read what is stored).
     pub work_sessions: Option<&'a Addr<WorkSessions>>,
+    /// The Tasker that confirms new grants (the owner's projects). Absent only in an
+    /// operator command that grants nothing; a grant without it is refused.
+    pub tasker: Option<&'a Arc<TaskerConfig>>,
 }
 
 /// Text fields: trimmed, bounded, no control characters.

@@ -9,7 +9,7 @@
 mod agent_session;
 mod agents;
 pub(crate) mod console_links;
-mod health;
+pub(crate) mod health;
 mod mcp;
 mod owners;
 pub(crate) mod reporting;

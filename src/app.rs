@@ -66,6 +66,8 @@ pub struct AppOptions {
 /// Starts the supervised actors and gathers the state. Call inside the actix system
 /// that will serve it.
 pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppState> {
+    // The metrics recorder, before anything is counted (once per process).
+    crate::telemetry::metrics::handle();
     let sessions = TokenSessions::start_supervised(db.clone(), o.auth);
     Janitor::start_supervised(db.clone(), o.janitor_every);
     web::Data::new(AppState {

@@ -35,11 +35,21 @@ pub struct Ctx {
     pub role: Option<InternalRole>,
     /// The admin a projection call names (`X-NodeDC-Admin`), for the change history.
     pub admin: Option<String>,
+    /// The request's W3C trace context, continued by the Tasker calls it makes.
+    pub trace: Option<crate::telemetry::trace::TraceParent>,
 }
 
 impl Ctx {
     pub fn new(request_id: impl Into<String>, actor: AuditActor) -> Self {
-        Self { request_id: request_id.into(), actor, token_id: None, started: Instant::now(), role: None, admin: None }
+        Self {
+            request_id: request_id.into(),
+            actor,
+            token_id: None,
+            started: Instant::now(),
+            role: None,
+            admin: None,
+            trace: crate::telemetry::trace::current(),
+        }
     }
 
     /// Who made a change, as the change history records it: `launcher`, `tasker`

@@ -18,6 +18,7 @@ use crate::calls;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
+use crate::http::request_context::{loggable_method, note};
 use crate::mcp::envelope::{self, Headers, Route};
 use crate::mcp::{
     self, Era, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
@@ -89,6 +90,9 @@ pub async fn post(
     }
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return reply(None, Fault::InvalidRequest("not a JSON-RPC 2.0 message".into()));
+    }
+    if let Some(m) = msg.get("method").and_then(Value::as_str) {
+        note(|n| n.mcp_method = Some(loggable_method(m)));
     }
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
     let headers = Headers {

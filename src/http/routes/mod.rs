@@ -6,6 +6,7 @@ mod agents;
 pub(crate) mod console_links;
 mod health;
 mod mcp;
+pub(crate) mod metrics;
 mod owners;
 pub(crate) mod reporting;
 mod tokens;
@@ -32,6 +33,7 @@ use crate::tools::update_structured_blocks::UpdateStructuredBlocks;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(get().to(health::healthz)))
         .service(resource("/readyz").route(get().to(health::readyz)))
+        .service(resource("/metrics").route(get().to(metrics::with_token)))
         .service(
             web::scope("/api/internal/v1/owners/{owner_user_id}")
                 .service(resource("").route(put().to(owners::upsert)).route(get().to(owners::get)))

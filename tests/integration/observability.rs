@@ -21,7 +21,7 @@ use nodedc_agent_gateway::storage::Backend;
 use nodedc_agent_gateway::tasker::contract::ENDPOINTS;
 
 /// The sum of the samples of `name` whose labels include `labels`.
-fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     samples(text, name)
         .iter()
         .filter(|(l, _)| labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v)))
@@ -52,7 +52,7 @@ fn samples(text: &str, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
     out
 }
 
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let r = app.send("GET", "/metrics", Some(INTERNAL_TOKEN), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let ct = r.headers.get("content-type").unwrap().to_str().unwrap();
@@ -363,4 +363,23 @@ async fn the_binary_exports_spans_and_serves_metrics_on_its_own_address() {
     assert!(has(&hex_bytes(span_id)), "the span Tasker was told of is exported");
     assert!(has(b"nodedc-agent-gateway"), "the service name is exported");
     assert!(!has(token.as_bytes()), "no token in the spans");
+}
+
+/// `METRICS_BIND` is checked with the other settings: an address, loopback in local
+/// mode, not `BIND` itself.
+#[test]
+fn a_bad_metrics_bind_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, problem) in [
+        ("nonsense", "`nonsense` is not an address"),
+        ("10.0.0.1:9464", "`10.0.0.1:9464` is not a loopback address"),
+        ("127.0.0.1:8787", "`127.0.0.1:8787` is the same address as BIND"),
+    ] {
+        let mut cmd = command(dir.path());
+        cmd.args(["serve", "--metrics-bind", value]);
+        let (code, out, err) = crate::common::process::run(cmd);
+        assert_eq!(code, 2, "{value}: {out}{err}");
+        let line = format!("NODEDC_AGENT_GATEWAY_METRICS_BIND (--metrics-bind): {problem}");
+        assert!(err.contains(&line), "{value}: {err}");
+    }
 }

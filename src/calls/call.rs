@@ -5,6 +5,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::model::Scope;
+
 use super::access::Allowed;
 use super::error::ToolError;
 use crate::actors::tasker_writer::{self, Job};
@@ -111,6 +113,17 @@ impl<'a> Call<'a> {
                 None => Ok(()),
             },
         }
+    }
+
+    /// May this agent read with `scope` in the project the call touched? A write scope
+    /// does not grant reads: a write's answer and its refusals show card or project
+    /// content only to an agent that may read it there.
+    pub fn may_read(&self, scope: Scope) -> bool {
+        let Some(project) = self.refs.project.as_deref() else { return false };
+        self.principal
+            .grants
+            .iter()
+            .any(|g| g.project_identifier.as_str().eq_ignore_ascii_case(project) && g.scopes.contains(&scope))
     }
 
     /// A granted project, by id or identifier.

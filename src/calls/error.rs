@@ -118,6 +118,38 @@ impl ToolError {
         )
     }
 
+    /// This refusal as an agent sees it that may not read the card (`issue_read`) or
+    /// the project (`project_read`) the write touched: a conflict's current content
+    /// needs the first, the valid values of a field (states, labels, members) the
+    /// second. A write scope does not grant reads.
+    pub fn for_reader(mut self, issue_read: bool, project_read: bool) -> Self {
+        let tasker =
+            self.details.as_mut().and_then(|d| d.pointer_mut("/tasker/details")).and_then(Value::as_object_mut);
+        let Some(tasker) = tasker else { return self };
+        let detail = |k: &str| tasker.get(k).cloned().unwrap_or(Value::Null);
+        match self.code {
+            ToolCode::Conflict if !issue_read => {
+                let (block, version) = (detail("block"), detail("current_version"));
+                let block = block.as_str().unwrap_or("the");
+                self.message = format!(
+                    "The `{block}` block is not at the base_version you sent. Its current version is {version}; its content is not shown because this agent may not read cards in this project (no issue:read). Ask the owner for issue:read to merge changes."
+                );
+                tasker.remove("current");
+            }
+            ToolCode::ValidationFailed if !project_read && tasker.contains_key("valid") => {
+                let field = detail("field");
+                let field = field.as_str().unwrap_or("value");
+                self.message = format!(
+                    "Unknown {field}: {}. The valid values are not listed because this agent may not read this project (no project:read); ask the owner.",
+                    list(tasker.get("unknown"))
+                );
+                tasker.remove("valid");
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// A Tasker failure, worded for the kind of tool that met it: after a write tool's
     /// failure the change may or may not have been applied; a read only needs a retry.
     pub fn tasker(e: TaskerError, kind: CallKind) -> Self {

@@ -117,8 +117,11 @@ impl Pipeline<'_> {
                 return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
             }
         }
-        let result = call.execute().await;
+        let mut result = call.execute().await;
         if call.tool.kind == CallKind::Write {
+            // A write scope does not grant reads (the answers themselves are built so).
+            let reads = (call.may_read(Scope::IssueRead), call.may_read(Scope::ProjectRead));
+            result = result.map_err(|e| e.for_reader(reads.0, reads.1));
             self.settle(call, &result).await;
         }
         result

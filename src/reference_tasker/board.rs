@@ -300,12 +300,14 @@ fn card_page(d: &CardData) -> HttpResponse {
         p.raw("</span></p>");
         p.el("<div class=\"pre\">", &c.body, "</div>");
     }
-    p.raw("</section><section><h2>History</h2><table><tr><th>Time (UTC)</th><th>Actor</th><th>Field</th><th>Change</th></tr>");
+    p.raw("</section><section><h2>History</h2><table><tr><th>Time (UTC)</th><th>Actor</th><th>On behalf of</th><th>Field</th><th>Change</th></tr>");
     for e in &d.history {
         p.raw("<tr><td>");
         p.text(&e.at.format("%Y-%m-%d %H:%M:%S").to_string());
         p.raw("</td><td>");
-        p.text(&e.actor);
+        p.text(&e.who.actor);
+        p.raw("</td><td>");
+        p.text(e.who.on_behalf_of.as_deref().unwrap_or(""));
         p.raw("</td><td>");
         p.text(&e.change.field);
         p.raw("</td><td class=\"pre\">");

@@ -115,6 +115,7 @@ diesel::table! {
         id -> BigInt,
         issue_id -> Text,
         actor -> Text,
+        on_behalf_of -> Nullable<Text>,
         field -> Text,
         old_value -> Nullable<Text>,
         new_value -> Nullable<Text>,

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use uuid::Uuid;
 
 use super::migrations;
-use super::store::activity::{self, Change};
+use super::store::activity::{self, Change, Who};
 use super::store::issues::{self, IssueRow};
 use super::store::users::{self, User};
 use super::store::{comments, projects};
@@ -197,10 +197,16 @@ fn seed(c: &mut DbConn, now: NaiveDateTime) -> Result<(), StorageError> {
             issues::add_assignee(c, &row.id, *user, now)?;
         }
         let created = Change::new("created", None, Some(format!("WEB-{sequence}: {}", card.title)));
-        activity::record(c, &row.id, "Alice", &[created], now)?;
+        activity::record(c, &row.id, &Who::person("Alice"), &[created], now)?;
     }
     let remark = "I can reproduce it in Safari only; Firefox and Chrome are fine.";
     comments::insert(c, &demo::WEB_1.to_string(), remark, "Bob", now)?;
-    activity::record(c, &demo::WEB_1.to_string(), "Bob", &[Change::new("comment", None, Some(remark.into()))], now)?;
+    activity::record(
+        c,
+        &demo::WEB_1.to_string(),
+        &Who::person("Bob"),
+        &[Change::new("comment", None, Some(remark.into()))],
+        now,
+    )?;
     Ok(())
 }

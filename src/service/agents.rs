@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Subject};
 use super::owners::require_access;
-use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_text};
+use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_name, clean_text};
 use crate::actors::token_sessions::InvalidateAgent;
 use crate::model::scope::default_scopes;
 use crate::model::{Agent, AgentStatus, Grant, ProjectIdentifier, Scope, ScopeSet};
@@ -143,7 +143,7 @@ fn owner_of(within: Within) -> Option<Uuid> {
 impl Services<'_> {
     pub async fn create_agent(&self, ctx: &Ctx, owner: Uuid, new: NewAgent) -> Result<AgentView, ServiceError> {
         let change = async {
-            let name = clean_text("name", &new.name, 1, 80)?;
+            let name = clean_name("name", &new.name, 1, 80)?;
             let description = clean_text("description", &new.description, 0, 2000)?;
             let grants = build_grants(new.grants)?;
             let ctx2 = ctx.clone();
@@ -205,7 +205,7 @@ impl Services<'_> {
         patch: AgentPatch,
     ) -> Result<AgentView, ServiceError> {
         let change = async {
-            let name = patch.name.as_deref().map(|n| clean_text("name", n, 1, 80)).transpose()?;
+            let name = patch.name.as_deref().map(|n| clean_name("name", n, 1, 80)).transpose()?;
             let description =
                 patch.description.as_deref().map(|d| clean_text("description", d, 0, 2000)).transpose()?;
             check_budget("read_per_minute", patch.read_per_minute)?;

@@ -223,6 +223,29 @@ pub struct Services<'a> {
 }
 
 /// Text fields: trimmed, bounded, no control characters.
+/// Bidirectional formatting characters: they make a name read differently from what it
+/// is (an agent called "evil\u{202E}txt.exe" shows as "evilexe.txt").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A one-line name (an agent's name, a token's label): as
+/// [`clean_text`], and no control character at all (a newline in a name would forge a
+/// line in Tasker's history or a log) and no bidirectional override.
+pub(crate) fn clean_name(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, ServiceError> {
+    let v = clean_text(field, raw, min, max)?;
+    if let Some(c) = v.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        return Err(ServiceError::refused(
+            Refusal::InvalidField,
+            format!(
+                "`{field}` must be one line without control or bidirectional formatting characters (found U+{:04X})",
+                c as u32
+            ),
+        ));
+    }
+    Ok(v)
+}
+
 pub(crate) fn clean_text(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, ServiceError> {
     let v = raw.trim();
     let n = v.chars().count();

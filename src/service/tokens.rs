@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::agents::find_within;
 use super::audit::{self, Subject};
 use super::owners::require_access;
-use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_text};
+use super::{Ctx, Entity, Refusal, ServiceError, Services, Within, clean_name};
 use crate::actors::token_sessions::InvalidateToken;
 use crate::auth::AgentToken;
 use crate::auth::hash::hash_secret;
@@ -45,7 +45,7 @@ impl Services<'_> {
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<IssuedToken, ServiceError> {
         let change = async {
-            let label = clean_text("label", label, 1, 80)?;
+            let label = clean_name("label", label, 1, 80)?;
             if let Some(e) = expires_at
                 && e <= Utc::now()
             {

@@ -42,7 +42,7 @@ impl Tool for AddComment {
         let issue = call.card(&a.issue).await?;
         let body = c::AddComment { actor: call.actor(), body: a.body };
         let written = call.write(write(issue.project_id, issue.id, body)).await?;
-        Ok(CommentAdded { card: CardWritten::of(&written.issue), comment_id: written.comment.id })
+        Ok(CommentAdded { card: CardWritten::of(&written.issue, call), comment_id: written.comment.id })
     }
 
     fn render(c: &CommentAdded) -> String {

@@ -41,7 +41,7 @@ impl Tool for AssignIssue {
         let issue = call.card(&a.issue).await?;
         let body = ChangeSet { actor: call.actor(), add: a.add, remove: a.remove };
         let written = call.write(write(issue.project_id, issue.id, body)).await?;
-        Ok(CardWritten::of(&written.issue))
+        Ok(CardWritten::of(&written.issue, call))
     }
 
     fn render(out: &CardWritten) -> String {

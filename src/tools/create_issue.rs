@@ -72,7 +72,7 @@ impl Tool for CreateIssue {
         let touched = body.blocks.as_ref().map(present_blocks).unwrap_or_default();
         let out = call.write(write(project, body)).await?;
         call.refs.card = Some(out.issue.key.clone());
-        Ok(BlocksWritten::of(&out.issue, touched))
+        Ok(BlocksWritten::of(&out.issue, touched, call))
     }
 
     fn render(out: &BlocksWritten) -> String {

@@ -36,7 +36,7 @@ impl Tool for MoveIssue {
         let issue = call.card(&a.issue).await?;
         let body = c::MoveIssue { actor: call.actor(), state: a.state };
         let written = call.write(write(issue.project_id, issue.id, body)).await?;
-        Ok(CardWritten::of(&written.issue))
+        Ok(CardWritten::of(&written.issue, call))
     }
 
     fn render(out: &CardWritten) -> String {

@@ -84,7 +84,7 @@ impl Tool for UpdateIssue {
         let issue = call.card(&a.issue).await?;
         let body = c::UpdateIssue { actor: call.actor(), changes };
         let written = call.write(write(issue.project_id, issue.id, body)).await?;
-        Ok(CardWritten::of(&written.issue))
+        Ok(CardWritten::of(&written.issue, call))
     }
 
     fn render(out: &CardWritten) -> String {

@@ -41,7 +41,7 @@ impl Tool for UpdateStructuredBlocks {
         let touched: Vec<BlockName> = a.ops.iter().map(block_of).collect();
         let body = c::UpdateBlocks { actor: call.actor(), ops: a.ops };
         let written = call.write(write(issue.project_id, issue.id, body)).await?;
-        Ok(BlocksWritten::of(&written.issue, touched))
+        Ok(BlocksWritten::of(&written.issue, touched, call))
     }
 
     fn render(out: &BlocksWritten) -> String {

@@ -1,7 +1,8 @@
 //! What a write tool answers: the card as the write left it, in brief (its key, id and
 //! state, and the versions of the blocks the write changed). `get_issue` is the one
 //! tool that returns a card in full; a write's answer, and what is kept to replay it,
-//! stays small whatever the card's size.
+//! stays small whatever the card's size. A write scope does not grant reads: the state
+//! is shown only to an agent with `issue:read` in the card's project.
 
 use std::collections::BTreeMap;
 
@@ -9,24 +10,35 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::calls::Call;
+use crate::model::Scope;
 use crate::tasker::contract::{BlockName, Issue};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CardWritten {
     pub id: Uuid,
     pub key: String,
-    /// The card's state after the write.
-    pub state: String,
+    /// The card's state after the write; absent when this agent may not read cards in
+    /// the card's project (no `issue:read` there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl CardWritten {
-    pub fn of(issue: &Issue) -> Self {
-        CardWritten { id: issue.id, key: issue.key.clone(), state: issue.state.name.clone() }
+    /// The brief of `issue` as `call`'s agent may see it.
+    pub fn of(issue: &Issue, call: &Call<'_>) -> Self {
+        let state = call.may_read(Scope::IssueRead).then(|| issue.state.name.clone());
+        CardWritten { id: issue.id, key: issue.key.clone(), state }
     }
 
     /// `Done: WEB-3 (id …) is in "In Progress".`
     pub fn render(&self, done: &str) -> String {
-        format!("{done}: {} (id {}) is in `{}`. Read it in full with get_issue.", self.key, self.id, self.state)
+        match &self.state {
+            Some(state) => {
+                format!("{done}: {} (id {}) is in `{state}`. Read it in full with get_issue.", self.key, self.id)
+            }
+            None => format!("{done}: {} (id {}).", self.key, self.id),
+        }
     }
 }
 
@@ -42,10 +54,10 @@ pub struct BlocksWritten {
 
 impl BlocksWritten {
     /// The brief of `issue`, with the versions of the `touched` blocks it has.
-    pub fn of(issue: &Issue, touched: impl IntoIterator<Item = BlockName>) -> Self {
+    pub fn of(issue: &Issue, touched: impl IntoIterator<Item = BlockName>, call: &Call<'_>) -> Self {
         let block_versions =
             touched.into_iter().filter_map(|b| issue.block_versions.get(&b).map(|v| (b, v.clone()))).collect();
-        BlocksWritten { card: CardWritten::of(issue), block_versions }
+        BlocksWritten { card: CardWritten::of(issue, call), block_versions }
     }
 
     pub fn render(&self, done: &str) -> String {

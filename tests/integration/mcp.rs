@@ -37,6 +37,7 @@ async fn audit_count(app: &TestApp, f: &Fixture) -> usize {
 }
 
 on_both_backends!(
+    a_write_scope_does_not_grant_reads,
     initialize_negotiates_every_supported_version,
     protocol_faults_are_json_rpc_errors,
     sessions_are_bound_to_their_token,
@@ -622,6 +623,52 @@ async fn a_write_whose_audit_cannot_be_recorded_is_not_performed(backend: Backen
     assert!(page["issues"].as_array().unwrap().is_empty(), "the write was not performed");
     // And the key was released: the same call works now.
     m.ok("create_issue", json!({"project": "WEB", "title": "Unaudited", "idempotency_key": "unaudited-1"})).await;
+    app.stop().await;
+}
+
+async fn a_write_scope_does_not_grant_reads(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let reader = app.web_agent(ALL_BUT_MEMBERS).await;
+    let blind = app.web_agent(&["issue:update", "issue:move", "issue:blocks"]).await;
+    let mut r = Mcp::connect(&app, &reader.token, "2025-06-18").await;
+    let mut w = Mcp::connect(&app, &blind.token, "2025-06-18").await;
+    let blocks = json!({"plan": "The secret plan"});
+    let card = r
+        .ok(
+            "create_issue",
+            json!({"project": "WEB", "title": "Blind", "blocks": blocks, "idempotency_key": "blind-key-1"}),
+        )
+        .await;
+    let (key, v1) = (card["key"].as_str().unwrap().to_string(), card["block_versions"]["plan"].clone());
+    let replace = |text: &str, k: &str| json!({"issue": key, "ops": [{"op": "replace", "block": "plan", "text": text, "base_version": v1}], "idempotency_key": k});
+    r.ok("update_structured_blocks", replace("The secret plan, revised", "blind-key-2")).await;
+
+    // A conflict shows the current content only to a reader.
+    let seen = error_text(&r.call("update_structured_blocks", replace("mine", "blind-key-3")).await);
+    assert!(seen.contains("The secret plan, revised"), "{seen}");
+    let res = w.call("update_structured_blocks", replace("mine", "blind-key-4")).await;
+    let hidden = error_text(&res);
+    assert!(hidden.starts_with("Error (conflict)") && hidden.contains("issue:read"), "{hidden}");
+    assert!(!res.to_string().contains("secret plan"), "{res}");
+
+    // A refused move lists the states only to an agent with project:read.
+    let seen = error_text(
+        &r.call("move_issue", json!({"issue": key, "state": "Nowhere", "idempotency_key": "blind-key-5"})).await,
+    );
+    assert!(seen.contains("Todo"), "{seen}");
+    let res = w.call("move_issue", json!({"issue": key, "state": "Nowhere", "idempotency_key": "blind-key-6"})).await;
+    let hidden = error_text(&res);
+    assert!(hidden.contains("validation_failed") && hidden.contains("project:read"), "{hidden}");
+    assert!(!res.to_string().contains("Todo") && !res.to_string().contains("Backlog"), "{res}");
+
+    // A write's answer carries the card's state only for a reader.
+    let out =
+        w.ok("update_issue", json!({"issue": key, "title": "Blind, renamed", "idempotency_key": "blind-key-7"})).await;
+    assert_eq!(out["key"], key.as_str());
+    assert!(out.get("state").is_none(), "{out}");
+    let out =
+        r.ok("update_issue", json!({"issue": key, "title": "Blind, again", "idempotency_key": "blind-key-8"})).await;
+    assert!(out["state"].is_string(), "{out}");
     app.stop().await;
 }
 

@@ -18,6 +18,7 @@ on_both_backends!(
     request_id_reaches_response_error_and_audit,
     every_change_is_audited,
     agent_names_are_unique_per_owner,
+    names_are_one_line_without_bidi_overrides,
     concurrent_first_upserts_of_an_owner_all_succeed,
     readiness_reflects_the_schema,
 );
@@ -530,6 +531,30 @@ async fn every_change_is_audited(backend: Backend) {
     let revoke = events.iter().find(|e| e.action == "token.revoke").unwrap();
     assert_eq!(revoke.token_id, Some(f.token_id));
     assert_eq!(revoke.agent_id, Some(f.agent));
+    app.stop().await;
+}
+
+async fn names_are_one_line_without_bidi_overrides(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let owner = Uuid::new_v4();
+    app.upsert_owner(owner, "active", true).await;
+    let agents = format!("/owners/{owner}/agents");
+    for bad in
+        ["bot\non behalf of bob", "bot\tx", "bot\rx", "evil\u{202E}txt.exe", "a\u{2066}b", "a\u{202A}b", "a\u{2069}b"]
+    {
+        let r = app.internal("POST", &agents, Some(json!({"name": bad}))).await;
+        assert_eq!((r.status, r.code()), (422, "invalid_field"), "{bad:?}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("`name`"), "{}", r.body);
+    }
+    assert_eq!(app.internal("GET", &agents, None).await.body["agents"].as_array().map(Vec::len), Some(0));
+    // Renames and token labels obey the same rule; ordinary Unicode names are fine.
+    let ok = app.internal("POST", &agents, Some(json!({"name": "Ångström-бот 1"}))).await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    let id = ok.body["id"].as_str().unwrap();
+    let r = app.internal("PATCH", &format!("{agents}/{id}"), Some(json!({"name": "x\ny"}))).await;
+    assert_eq!((r.status, r.code()), (422, "invalid_field"));
+    let r = app.internal("POST", &format!("{agents}/{id}/tokens"), Some(json!({"label": "lap\u{202E}top"}))).await;
+    assert_eq!((r.status, r.code()), (422, "invalid_field"));
     app.stop().await;
 }
 

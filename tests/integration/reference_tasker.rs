@@ -982,9 +982,9 @@ async fn history_records_every_change_with_the_actor(backend: Backend) {
     assert_eq!(app.write("PATCH", &path(""), &other).await.status, 200);
 
     let entries = app.db.run(move |c| activity::list(c, &id.to_string())).await.unwrap();
-    let rows: Vec<(&str, &str, Option<&str>, Option<&str>)> = entries
+    let rows: Vec<(String, &str, Option<&str>, Option<&str>)> = entries
         .iter()
-        .map(|e| (e.actor.as_str(), e.change.field.as_str(), e.change.old.as_deref(), e.change.new.as_deref()))
+        .map(|e| (e.who.display(), e.change.field.as_str(), e.change.old.as_deref(), e.change.new.as_deref()))
         .collect();
     let a = ALICE_ACTOR;
     assert_eq!(
@@ -1002,7 +1002,11 @@ async fn history_records_every_change_with_the_actor(backend: Backend) {
             (a, "blocks.log", None, Some("Checked.")),
             ("agent Bob bot on behalf of Bob", "target_date", None, Some("2027-05-01")),
         ]
+        .map(|(who, f, o, n)| (who.to_string(), f, o, n))
     );
+    // The actor and the owner are separate fields.
+    let last = &entries.last().unwrap().who;
+    assert_eq!((last.actor.as_str(), last.on_behalf_of.as_deref()), ("agent Bob bot", Some("Bob")));
     let issue = card(&app, &key).await;
     assert_eq!(issue.created_by, a);
     assert_eq!(issue.updated_by, "agent Bob bot on behalf of Bob");

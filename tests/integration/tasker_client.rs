@@ -608,6 +608,18 @@ async fn history_shows_the_agent_and_its_owner(backend: Backend) {
     assert_eq!(res.status().as_u16(), 200);
     assert!(page.contains(&who), "{page}");
     assert!(page.contains("Done"));
+    // History keeps the agent and its owner in separate fields: a name that says
+    // "on behalf of" someone else cannot pass for another owner.
+    let alice = &env.alice.display_name;
+    assert!(page.contains(&format!("<td>agent Web bot</td><td>{alice}</td><td>state</td>")), "{page}");
+    let sly = Actor { agent_name: "Sly on behalf of Bob".into(), ..env.actor() };
+    submit(&w, &env, move_issue::write(env.web.id, card.id, MoveIssue { actor: sly, state: "Todo".into() }))
+        .await
+        .unwrap();
+    let mut res =
+        awc::Client::default().get(format!("http://{}/cards/{}", env.tasker.addr, card.key)).send().await.unwrap();
+    let page = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert!(page.contains(&format!("<td>agent Sly on behalf of Bob</td><td>{alice}</td><td>state</td>")), "{page}");
     env.stop().await;
 }
 

@@ -34,7 +34,7 @@ pub async fn add(
                     format!("a comment must be 1 to {MAX_COMMENT} characters, not blank"),
                 ));
             }
-            let comment = comments::insert(c, &row.id, &body.body, &actor, crate::storage::now())?;
+            let comment = comments::insert(c, &row.id, &body.body, &actor.display(), crate::storage::now())?;
             super::issues::save(c, &mut row, &actor, &[Change::new("comment", None, Some(body.body.clone()))])?;
             let issue = issues::full(c, &row)?;
             idem.finish(c, StatusCode::CREATED, &CommentWritten { comment, issue })

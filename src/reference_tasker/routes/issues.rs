@@ -14,7 +14,7 @@ use crate::reference_tasker::blocks::Description;
 use crate::reference_tasker::error::RefTaskerError;
 use crate::reference_tasker::extract::{CardRef, Granted, Query, Write, project_id};
 use crate::reference_tasker::resolve;
-use crate::reference_tasker::store::activity::{self, Change};
+use crate::reference_tasker::store::activity::{self, Change, Who};
 use crate::reference_tasker::store::issues::{self, Filter, IssueRow};
 use crate::reference_tasker::store::projects;
 use crate::storage::DbConn;
@@ -227,8 +227,8 @@ pub async fn create(
             target_date: body.target_date,
             parent_id: parent.map(|p| p.id),
             description_html: description.render(),
-            created_by: actor.clone(),
-            updated_by: actor.clone(),
+            created_by: actor.display(),
+            updated_by: actor.display(),
             created_at: now,
             updated_at: now,
         };
@@ -443,12 +443,12 @@ pub async fn update(
 }
 
 /// Saves a changed card and its history; nothing when nothing changed.
-pub fn save(c: &mut DbConn, row: &mut IssueRow, actor: &str, history: &[Change]) -> Result<(), RefTaskerError> {
+pub fn save(c: &mut DbConn, row: &mut IssueRow, actor: &Who, history: &[Change]) -> Result<(), RefTaskerError> {
     if history.is_empty() {
         return Ok(());
     }
     let now = crate::storage::now();
-    row.updated_by = actor.to_string();
+    row.updated_by = actor.display();
     row.updated_at = now;
     issues::save(c, row)?;
     activity::record(c, &row.id, actor, history, now)?;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::reference_tasker::error::RefTaskerError;
 use crate::reference_tasker::extract::{CardRef, Granted, Write};
+use crate::reference_tasker::store::activity::Who;
 use crate::reference_tasker::store::idempotency::{self, Record};
 use crate::reference_tasker::store::issues::{self, IssueRow};
 use crate::reference_tasker::store::{projects, users};
@@ -110,7 +111,7 @@ where
 /// idempotency record checked (not a replay), and the actor's display name.
 pub struct CardWrite<'a, B> {
     pub row: IssueRow,
-    pub actor: String,
+    pub actor: Who,
     pub body: &'a B,
     pub idem: &'a Idempotency,
 }
@@ -144,7 +145,7 @@ where
 }
 
 /// The actor as history shows it; the agent name must not be blank.
-pub fn actor_display(conn: &mut DbConn, actor: &Actor) -> Result<String, RefTaskerError> {
+pub fn actor_display(conn: &mut DbConn, actor: &Actor) -> Result<Who, RefTaskerError> {
     let name = actor.agent_name.trim();
     if name.is_empty() || name.chars().count() > MAX_AGENT_NAME || name.chars().any(char::is_control) {
         return Err(RefTaskerError::invalid(
@@ -152,7 +153,7 @@ pub fn actor_display(conn: &mut DbConn, actor: &Actor) -> Result<String, RefTask
             format!("the agent name must be 1 to {MAX_AGENT_NAME} characters without control characters"),
         ));
     }
-    Ok(users::actor_display(conn, actor)?)
+    Ok(users::actor_who(conn, actor)?)
 }
 
 /// Finds a card by id or key: `not_found` when it does not exist, `project_not_granted`

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::activity::Who;
 use super::{stored, uuid};
 use crate::reference_tasker::schema::tasker_users as u;
 use crate::storage::{DbConn, StorageError};
@@ -64,12 +65,12 @@ pub fn insert(
     Ok(())
 }
 
-/// "agent NAME on behalf of OWNER": OWNER is the display name of the workspace member
-/// whose id is the actor's owner, or the owner's id when Tasker has no such member.
-pub fn actor_display(conn: &mut DbConn, actor: &Actor) -> Result<String, StorageError> {
+/// "agent NAME", on behalf of OWNER: the display name of the workspace member whose id
+/// is the actor's owner, or the owner's id when Tasker has no such member.
+pub fn actor_who(conn: &mut DbConn, actor: &Actor) -> Result<Who, StorageError> {
     let owner = match find(conn, actor.owner_user_id)? {
         Some(user) => user.display_name,
         None => actor.owner_user_id.to_string(),
     };
-    Ok(format!("agent {} on behalf of {owner}", actor.agent_name.trim()))
+    Ok(Who { actor: format!("agent {}", actor.agent_name.trim()), on_behalf_of: Some(owner) })
 }

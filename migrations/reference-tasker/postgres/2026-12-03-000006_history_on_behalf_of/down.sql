@@ -1,0 +1,1 @@
+ALTER TABLE tasker_activity DROP COLUMN on_behalf_of;

@@ -63,6 +63,21 @@ impl Fault {
         }
     }
 
+    /// The JSON-RPC code as the request log line shows it (`-32601`).
+    pub fn log_code(&self) -> &'static str {
+        match self.code().0 {
+            -32700 => "-32700",
+            -32600 => "-32600",
+            -32601 => "-32601",
+            -32602 => "-32602",
+            -32001 => "-32001",
+            -32002 => "-32002",
+            -32020 => "-32020",
+            -32022 => "-32022",
+            _ => "jsonrpc_error",
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Fault::Parse(_)
@@ -143,5 +158,17 @@ impl Fault {
             ("resource_not_found_legacy", Fault::ResourceNotFound { uri: "file:///x".into(), era: Era::Legacy }),
             ("resource_not_found_modern", Fault::ResourceNotFound { uri: "file:///x".into(), era: Era::Modern }),
         ]
+    }
+}
+
+#[cfg(test)]
+mod log_code_tests {
+    use super::Fault;
+
+    #[test]
+    fn every_fault_has_its_code_in_the_log() {
+        for (name, f) in Fault::examples() {
+            assert_eq!(f.log_code(), f.code().0.to_string(), "{name}");
+        }
     }
 }

@@ -309,6 +309,10 @@ async fn the_binary_exports_spans_and_serves_metrics_on_its_own_address() {
     let mut res = post(call, Some(&session)).await.unwrap();
     let body: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
     assert_eq!(body["result"]["isError"], true, "{body}");
+    let unknown = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/unknown", "params": {}});
+    let mut res = post(unknown, Some(&session)).await.unwrap();
+    let body: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], -32601, "{body}");
 
     // The metrics address, from the log: no token needed there.
     let output = gw.output();
@@ -344,6 +348,11 @@ async fn the_binary_exports_spans_and_serves_metrics_on_its_own_address() {
     assert_eq!(logged["owner"], "7a5c0001-0000-4000-8000-0000000a11ce", "{logged}");
     assert_eq!(logged["trace_id"], SENT_TRACE, "{logged}");
     let request_id = logged["request_id"].as_str().unwrap();
+    let fault = lines
+        .iter()
+        .find(|v| v["target"] == "http" && v["mcp_method"] == "tools/unknown")
+        .unwrap_or_else(|| panic!("no request line for the unknown method:\n{output}"));
+    assert_eq!((&fault["error_code"], &fault["tool"]), (&json!("-32601"), &json!("-")), "{fault}");
 
     // The reference Tasker's log line carries the trace, with the exported span's id.
     let tasker_line = lines

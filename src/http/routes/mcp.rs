@@ -32,6 +32,8 @@ fn rpc(status: StatusCode, body: Value) -> HttpResponse {
 
 /// A fault, answered with its own status.
 fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
+    let code = f.log_code();
+    note(|n| n.code = Some(code));
     rpc(f.status(), mcp::fault(id, &f))
 }
 

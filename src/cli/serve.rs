@@ -20,7 +20,7 @@ use crate::tasker::client::{self as tasker_client, TaskerConfig};
 use crate::telemetry;
 
 pub fn run(settings: ServeSettings) -> ExitCode {
-    let telemetry = telemetry::init(&settings.base.log);
+    let telemetry = telemetry::init_with_spans(&settings.base.log);
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }

@@ -49,10 +49,19 @@ impl Telemetry {
     }
 }
 
-/// Installs the global subscriber (once; later calls are ignored, as in tests). Log
-/// lines are events only; spans go to the OTLP exporter when one is configured. Call
-/// before the async runtime starts.
-pub fn init(log: &LogSettings) -> Telemetry {
+/// Installs the global subscriber for log lines only (the commands other than `serve`;
+/// once: later calls are ignored, as in tests).
+pub fn init(log: &LogSettings) {
+    init_with(log, false);
+}
+
+/// `serve`: log lines, and spans to the OTLP exporter when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set. Call before the async runtime starts; [`Telemetry::shutdown`] after it ends.
+pub fn init_with_spans(log: &LogSettings) -> Telemetry {
+    init_with(log, true)
+}
+
+fn init_with(log: &LogSettings, spans: bool) -> Telemetry {
     let filter = || EnvFilter::try_new(filter_directives(&log.filter)).unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match log.format {
@@ -63,7 +72,7 @@ pub fn init(log: &LogSettings) -> Telemetry {
     };
     // Spans are for the exporter: the log lines stay as they are without one.
     let fmt = fmt.with_filter(filter()).with_filter(filter_fn(|m| m.is_event()));
-    let (otel, provider, problem) = match otlp_provider() {
+    let (otel, provider, problem) = match if spans { otlp_provider() } else { Ok(None) } {
         Ok(Some(provider)) => {
             let tracer = provider.tracer("nodedc-agent-gateway");
             let layer = tracing_opentelemetry::layer()

@@ -59,6 +59,7 @@ pub fn build_metrics(
         .app_data(state)
         .service(web::resource("/metrics").route(web::get().to(routes::metrics::open)))
         .default_service(web::to(not_found))
+        .wrap(from_fn(request_context::request_context))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

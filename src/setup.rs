@@ -11,7 +11,7 @@ use crate::codex::{self, CodexSetup};
 use crate::model::Grant;
 use crate::tools;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ToolAccess {
     pub name: &'static str,
     pub scope: &'static str,
@@ -19,7 +19,7 @@ pub struct ToolAccess {
     pub projects: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SetupPacket {
     pub agent_id: Uuid,
     pub agent_name: String,

@@ -96,22 +96,38 @@ pub struct ApiError {
     pub challenge: Option<&'static str>,
     /// What a caller needs to recover (valid values, current content...).
     pub details: Option<serde_json::Value>,
+    /// Already in the audit trail (a tool error from the call pipeline); any other
+    /// refusal of an authenticated agent is audited by `http::refusals`.
+    pub audited: bool,
 }
 
-#[derive(Serialize)]
+/// The body of every error answer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
 struct Body<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ErrorDetail")]
 struct ErrorBody<'a> {
+    /// Stable and typed: what a client matches on.
     code: &'a str,
+    /// For a person, or a model: what went wrong and the way forward.
     message: &'a str,
+    /// Locates the request in the gateway's logs and audit trail.
     request_id: String,
+    /// Also in `Retry-After`.
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_secs: Option<u64>,
+    /// What a caller needs to recover (valid values, current content...).
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<&'a serde_json::Value>,
+}
+
+/// The schema of the error body, for `/openapi.json`.
+pub(crate) fn error_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    g.subschema_for::<Body<'static>>()
 }
 
 impl ApiError {
@@ -121,7 +137,15 @@ impl ApiError {
 
     /// A code of another layer's typed enum, with the status that enum gives it.
     fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_secs: None, challenge: None, details: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+            challenge: None,
+            details: None,
+            audited: false,
+        }
     }
 
     fn challenging(mut self, challenge: Option<&'static str>) -> Self {
@@ -170,7 +194,7 @@ impl ResponseError for ApiError {
         {
             res.insert_header((header::WWW_AUTHENTICATE, v));
         }
-        res.json(Body {
+        let mut res = res.json(Body {
             error: ErrorBody {
                 code: self.code,
                 message: &self.message,
@@ -178,7 +202,11 @@ impl ResponseError for ApiError {
                 retry_after_secs: self.retry_after_secs,
                 details: self.details.as_ref(),
             },
-        })
+        });
+        if !self.audited {
+            res.extensions_mut().insert(super::refusals::Refused(self.code));
+        }
+        res
     }
 }
 
@@ -242,6 +270,7 @@ impl From<ToolError> for ApiError {
         let mut api = ApiError::coded(e.code.status(), e.code.as_str(), e.message);
         api.retry_after_secs = e.retry_after_secs;
         api.details = e.details;
+        api.audited = true;
         api
     }
 }

@@ -11,8 +11,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::AppState;
 use super::error::{ApiError, HttpCode};
+use super::refusals;
 use super::request_context::{LoggedAgent, RequestId, note};
-use crate::actors::token_sessions::{Authenticate, Principal};
+use crate::actors::token_sessions::{AuthError, Authenticate, Principal};
 use crate::auth::{AgentToken, InternalRole};
 use crate::model::AuditActor;
 use crate::service::Ctx;
@@ -148,11 +149,33 @@ impl FromRequest for AgentCaller {
         Box::pin(async move {
             let found = async {
                 let token = parsed?;
-                Ok::<_, ApiError>(sessions.send(Authenticate { token, client, session }).await??)
+                let token_id = token.id();
+                match sessions.send(Authenticate { token, client, session }).await? {
+                    Ok(found) => Ok(found),
+                    Err(e) => {
+                        let counted = !matches!(
+                            e,
+                            AuthError::TooManyFailures { .. }
+                                | AuthError::Busy { .. }
+                                | AuthError::Storage(_)
+                                | AuthError::Internal(_)
+                        );
+                        let api = ApiError::from(e);
+                        if counted {
+                            refusals::audit_failed_auth(&req, token_id, api.code).await;
+                        }
+                        Err(api)
+                    }
+                }
             };
             let found = found.await.inspect_err(count_failure)?;
             let principal = found.principal;
             req.extensions_mut().insert(LoggedAgent(principal.agent_id));
+            req.extensions_mut().insert(refusals::AuthedAgent {
+                agent_id: principal.agent_id,
+                owner_user_id: principal.owner_user_id,
+                token_id: principal.token_id,
+            });
             note(|n| n.owner = Some(principal.owner_user_id));
             let mut ctx = Ctx::new(request_id(&req), AuditActor::Agent);
             ctx.token_id = Some(principal.token_id);

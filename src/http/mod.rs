@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod extract;
+pub mod openapi;
+pub mod refusals;
 pub mod request_context;
 pub mod routes;
 

@@ -1,7 +1,9 @@
 //! Per-request context: the request id (accepted from `X-Request-Id` or generated),
-//! carried to handlers, error bodies, audit rows and one structured log line; the
-//! W3C trace context (`traceparent`, accepted or started here) that Tasker calls
-//! continue; and a span for the request when spans are exported.
+//! carried to handlers, error bodies, audit rows and one structured log line; an id
+//! the gateway generates for every request whatever the client sent, so an audit row
+//! can always be told apart from another that reused the client's id; the W3C trace
+//! context (`traceparent`, accepted or started here) that Tasker calls continue; and
+//! a span for the request when spans are exported.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -21,6 +23,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 tokio::task_local! {
     static REQUEST_ID: String;
+    static GATEWAY_REQUEST_ID: String;
     static NOTES: Rc<RefCell<LogNotes>>;
 }
 
@@ -49,6 +52,11 @@ pub fn loggable_method(method: &str) -> String {
     let plain = (1..=64).contains(&method.len())
         && method.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.' | b'$'));
     if plain { method.to_string() } else { "(other)".to_string() }
+}
+
+/// The id the gateway generated for the current request (inside a request).
+pub fn current_gateway_request_id() -> Option<String> {
+    GATEWAY_REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// The current request's id (inside a request), for error bodies.
@@ -82,6 +90,7 @@ pub async fn request_context(
         .filter(|v| accept_incoming(v))
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let gateway_request_id = Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().to_string();
     let path = req.path().to_string();
@@ -102,7 +111,10 @@ pub async fn request_context(
     let notes = Rc::new(RefCell::new(LogNotes::default()));
 
     let call = NOTES.scope(notes.clone(), trace::scope(trace, next.call(req)));
-    let result = REQUEST_ID.scope(request_id.clone(), call).instrument(span.clone()).await;
+    let result = REQUEST_ID
+        .scope(request_id.clone(), GATEWAY_REQUEST_ID.scope(gateway_request_id.clone(), call))
+        .instrument(span.clone())
+        .await;
     let notes = notes.take();
     // A number, to two decimals: log tooling can sort and sum it.
     let duration_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
@@ -126,6 +138,7 @@ pub async fn request_context(
                 status,
                 duration_ms,
                 request_id = %request_id,
+                gateway_request_id = %gateway_request_id,
                 agent_id = agent_id.as_deref().unwrap_or("-"),
                 owner = owner.as_deref().unwrap_or("-"),
                 mcp_method = notes.mcp_method.as_deref().unwrap_or("-"),
@@ -148,6 +161,7 @@ pub async fn request_context(
                 status,
                 duration_ms,
                 request_id = %request_id,
+                gateway_request_id = %gateway_request_id,
                 error_code = notes.code.unwrap_or("-"),
                 trace_id = %trace.trace_id_hex(),
                 "request"

@@ -6,7 +6,7 @@ use super::string_enum;
 
 string_enum!(AgentStatus { Active => "active", Revoked => "revoked" });
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Agent {
     pub id: Uuid,
     pub owner_user_id: Uuid,

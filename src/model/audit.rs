@@ -13,11 +13,16 @@ string_enum!(
 );
 
 /// One audit event. Holds references (ids, keys, codes), never a secret or a payload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
+    /// The client's `X-Request-Id` (for correlation), or the gateway's id when it sent
+    /// none.
     pub request_id: String,
+    /// The id the gateway generated for the request; absent on rows from before it was
+    /// recorded.
+    pub gateway_request_id: Option<String>,
     pub actor: AuditActor,
     pub owner_user_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,

@@ -7,7 +7,7 @@ use super::ScopeSet;
 
 /// A project identifier as Tasker shows it (`WEB`): kept for display and for
 /// resolving card keys such as `WEB-12`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ProjectIdentifier(String);
 
@@ -42,7 +42,7 @@ impl<'de> Deserialize<'de> for ProjectIdentifier {
 }
 
 /// Access to one project, with the scopes allowed in it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Grant {
     pub project_id: Uuid,
     pub project_identifier: ProjectIdentifier,

@@ -17,7 +17,7 @@ string_enum!(
 );
 
 /// A Launcher user as projected into the gateway.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Owner {
     pub user_id: Uuid,
     pub display_name: String,
@@ -32,7 +32,7 @@ pub struct Owner {
 
 /// An enterprise client (organisation) as projected from Launcher: its own
 /// `codex_agents` switch covers every owner in it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Client {
     pub id: Uuid,
     pub display_name: String,
@@ -69,7 +69,7 @@ impl AccessDenial {
 }
 
 /// The answer to "may this owner use Codex agents?".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OwnerAccess {
     pub owner_user_id: Uuid,
     pub allowed: bool,

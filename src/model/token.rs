@@ -3,7 +3,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// What may be shown about a token: never its secret or hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     pub id: Uuid,
     pub agent_id: Uuid,

@@ -27,7 +27,7 @@ string_enum!(
 );
 
 /// A work session as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct WorkSession {
     pub id: Uuid,
     pub agent_id: Uuid,

@@ -54,7 +54,7 @@ fn check_budget(field: &'static str, v: Option<Option<u32>>) -> Result<(), Servi
 }
 
 /// An agent with its grants.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AgentView {
     #[serde(flatten)]
     pub agent: Agent,

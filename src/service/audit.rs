@@ -34,6 +34,7 @@ pub fn record(ctx: &Ctx, action: &str, subject: Subject, outcome: Outcome, error
         id: Uuid::new_v4(),
         occurred_at: storage::now().and_utc(),
         request_id: ctx.request_id.clone(),
+        gateway_request_id: Some(ctx.gateway_request_id.clone()),
         actor: ctx.actor,
         owner_user_id: subject.owner_user_id,
         agent_id: subject.agent_id,

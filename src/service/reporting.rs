@@ -49,7 +49,8 @@ impl Reach {
 }
 
 /// An agent's reporting status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "ReportedStatus")]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// An MCP or REST call in the last 5 minutes.
@@ -64,7 +65,7 @@ pub enum AgentStatus {
     Revoked,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LastActivity {
     pub at: DateTime<Utc>,
     pub tool: String,
@@ -72,7 +73,7 @@ pub struct LastActivity {
 }
 
 /// An open work session, as an agent listing shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct OpenSession {
     pub id: Uuid,
     pub state: SessionState,
@@ -86,7 +87,7 @@ pub struct OpenSession {
     pub reported_by: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AgentReport {
     pub id: Uuid,
     pub name: String,
@@ -104,21 +105,21 @@ pub struct AgentReport {
 }
 
 /// A work session in a listing, labelled as the agent's report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SessionReport {
     #[serde(flatten)]
     pub session: WorkSession,
     pub reported_by: &'static str,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     Hour,
     Day,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ActivityPoint {
     pub at: DateTime<Utc>,
     pub tool: String,
@@ -126,7 +127,7 @@ pub struct ActivityPoint {
     pub calls: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ActivityReport {
     pub bucket: Bucket,
     pub since: DateTime<Utc>,

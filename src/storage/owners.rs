@@ -161,7 +161,7 @@ pub fn record_change(conn: &mut DbConn, owner: Uuid, c: Change<'_>) -> Result<()
 }
 
 /// One entry of a change history.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ChangeRecord {
     pub changed_at: chrono::DateTime<chrono::Utc>,
     pub request_id: String,

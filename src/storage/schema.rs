@@ -99,6 +99,7 @@ diesel::table! {
         id -> Text,
         occurred_at -> Timestamp,
         request_id -> Text,
+        gateway_request_id -> Nullable<Text>,
         actor_kind -> Text,
         owner_user_id -> Nullable<Text>,
         agent_id -> Nullable<Text>,

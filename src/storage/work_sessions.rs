@@ -76,7 +76,7 @@ impl EventKind {
 }
 
 /// One event of a session's history, as shown.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct SessionEvent {
     pub at: chrono::DateTime<chrono::Utc>,
     pub kind: String,

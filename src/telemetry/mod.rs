@@ -7,6 +7,7 @@ pub mod trace;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::{Level, Metadata};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -29,6 +30,13 @@ pub fn filter_directives(configured: &str) -> String {
         directives.push_str(&format!(",{krate}=warn"));
     }
     directives
+}
+
+/// actix-http's HTTP/1 connection code logs at ERROR what a client sends wrong (a
+/// malformed request line or header, a body cut short): a client must not be able to
+/// write error lines, so those are dropped (the client got its 400).
+fn client_caused(meta: &Metadata<'_>) -> bool {
+    *meta.level() == Level::ERROR && meta.target().starts_with("actix_http::h1")
 }
 
 /// What [`init`] started: the span exporter, flushed and stopped by [`Telemetry::shutdown`].
@@ -71,7 +79,7 @@ fn init_with(log: &LogSettings, spans: bool) -> Telemetry {
         }
     };
     // Spans are for the exporter: the log lines stay as they are without one.
-    let fmt = fmt.with_filter(filter()).with_filter(filter_fn(|m| m.is_event()));
+    let fmt = fmt.with_filter(filter()).with_filter(filter_fn(|m| m.is_event() && !client_caused(m)));
     let (otel, provider, problem) = match if spans { otlp_provider() } else { Ok(None) } {
         Ok(Some(provider)) => {
             let tracer = provider.tracer("nodedc-agent-gateway");

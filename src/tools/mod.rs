@@ -4,8 +4,8 @@
 //! A tool is one file: its input (the JSON Schema clients see, and the REST body),
 //! its output, its scope, whether it reads or writes, its description, what it does
 //! once the pipeline (`crate::calls`) allows it, and its text rendering. Adding a tool
-//! means that file, one line in [`catalogue`], its REST route line
-//! (`http/routes/mod.rs`) and its entry in docs/MCP_TOOLS_CONTRACT.md. Nothing else
+//! means that file, one line in [`catalogue`], its REST route line (`api()` in
+//! `http/routes/mod.rs`) and its entry in docs/MCP_TOOLS_CONTRACT.md. Nothing else
 //! matches a tool's name.
 
 mod parent;

@@ -330,3 +330,34 @@ fn passes_subcommands_through() {
     assert!(status.success(), "--version failed ({status})\nstderr:\n{stderr}");
     assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "unexpected --version output:\n{stdout}");
 }
+
+#[test]
+fn malformed_http_writes_no_error_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut cmd = entrypoint_command(dir.path(), &sqlite_url(dir.path()), &["--workers", "1"]);
+    production(&mut cmd, addr);
+    let mut gateway = Running::spawn(cmd);
+    gateway.wait_ready(addr, START_TIMEOUT);
+    // What a client can send wrong: a garbled request line, a bad header, a body cut
+    // short, a bad chunk.
+    let garbage: [&[u8]; 4] = [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc",
+    ];
+    for bytes in garbage {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(bytes).expect("send");
+        s.set_read_timeout(Some(Duration::from_millis(300))).ok();
+        let _ = s.read(&mut [0u8; 512]);
+    }
+    // The gateway still serves, and its log has no ERROR line.
+    assert_eq!(http_get(addr, "/healthz").expect("healthz").0, 200);
+    gateway.child.kill().expect("kill the gateway");
+    let (_, _, stderr) = gateway.finish(Duration::from_secs(10));
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains(r#""level":"ERROR""#)).collect();
+    assert!(errors.is_empty(), "client input wrote error lines:\n{}", errors.join("\n"));
+    assert!(stderr.contains(r#""message":"listening""#), "the log was captured:\n{stderr}");
+}

@@ -17,6 +17,7 @@ mod mcp;
 mod mcp_clients;
 mod mcp_stateless;
 mod observability;
+mod openapi;
 mod owner_api;
 mod reference_tasker;
 mod reporting;

@@ -38,6 +38,7 @@ async fn audit_count(app: &TestApp, f: &Fixture) -> usize {
 
 on_both_backends!(
     a_write_scope_does_not_grant_reads,
+    refusals_before_the_pipeline_are_audited,
     initialize_negotiates_every_supported_version,
     protocol_faults_are_json_rpc_errors,
     sessions_are_bound_to_their_token,
@@ -669,6 +670,50 @@ async fn a_write_scope_does_not_grant_reads(backend: Backend) {
     let out =
         r.ok("update_issue", json!({"issue": key, "title": "Blind, again", "idempotency_key": "blind-key-8"})).await;
     assert!(out["state"].is_string(), "{out}");
+    app.stop().await;
+}
+
+async fn refusals_before_the_pipeline_are_audited(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-06-18").await;
+    let trail = || async {
+        let filter = AuditFilter { agent_id: Some(f.agent), limit: 100, ..Default::default() };
+        let mut rows = app.db.run(move |c| list(c, &filter)).await.unwrap();
+        rows.reverse();
+        rows.into_iter()
+            .filter(|e| e.action != "mcp.initialize")
+            .map(|e| (e.action, e.outcome.as_str().to_string(), e.error_code.unwrap_or_default(), e.token_id))
+            .collect::<Vec<_>>()
+    };
+    let before = trail().await.len();
+    m.request("tools/call", json!({"name": "delete_issue", "arguments": {}})).await;
+    m.request("tools/call", json!({"name": "get_issue", "arguments": [1]})).await;
+    assert_eq!(m.post(json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]), true).await.status, 400);
+    let bearer = vec![("Authorization", format!("Bearer {}", f.token))];
+    let mut keyed = bearer.clone();
+    keyed.push(("Idempotency-Key", "refused-body-1".into()));
+    let r = app.send_with("POST", "/api/v1/projects/WEB/issues", &keyed, Some(json!(["not", "an", "object"]))).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = app.send_with("DELETE", "/api/v1/issues/WEB-1", &bearer, None).await;
+    assert_eq!(r.status, 405, "{}", r.text);
+    // Without a token nothing names an agent: nothing to audit against.
+    assert_eq!(app.send("DELETE", "/api/v1/issues/WEB-1", None, None).await.status, 405);
+
+    let rows = trail().await;
+    let refused: Vec<(&str, &str, &str)> =
+        rows[before..].iter().map(|(a, o, c, _)| (a.as_str(), o.as_str(), c.as_str())).collect();
+    assert_eq!(
+        refused,
+        [
+            ("POST /mcp", "failed", "invalid_params"),
+            ("POST /mcp", "failed", "invalid_params"),
+            ("POST /mcp", "failed", "invalid_request"),
+            ("POST /api/v1/projects/{project}/issues", "failed", "invalid_body"),
+            ("DELETE /api/v1/issues/{issue}", "denied", "method_not_allowed"),
+        ]
+    );
+    assert!(rows[before..].iter().all(|r| r.3 == Some(f.token_id)));
     app.stop().await;
 }
 

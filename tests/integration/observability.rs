@@ -352,7 +352,7 @@ async fn the_binary_exports_spans_and_serves_metrics_on_its_own_address() {
         .iter()
         .find(|v| v["target"] == "http" && v["mcp_method"] == "tools/unknown")
         .unwrap_or_else(|| panic!("no request line for the unknown method:\n{output}"));
-    assert_eq!((&fault["error_code"], &fault["tool"]), (&json!("-32601"), &json!("-")), "{fault}");
+    assert_eq!((&fault["error_code"], &fault["tool"]), (&json!("method_not_found"), &json!("-")), "{fault}");
 
     // The reference Tasker's log line carries the trace, with the exported span's id.
     let tasker_line = lines

@@ -482,6 +482,9 @@ async fn request_id_reaches_response_error_and_audit(backend: Backend) {
         let events = app.db.run(move |c| list(c, &filter)).await.unwrap();
         assert_eq!(events.len(), 1, "{rid}");
         assert_eq!((events[0].action.as_str(), events[0].outcome.as_str()), ("agent.create", outcome));
+        // The gateway's own id rides beside the client's.
+        let own = events[0].gateway_request_id.as_deref().expect("the gateway's request id");
+        assert!(Uuid::parse_str(own).is_ok() && own != rid, "{own}");
     }
     // An id that is not plain text is replaced, not echoed into logs.
     let mut res = app

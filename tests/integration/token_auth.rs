@@ -29,7 +29,51 @@ on_both_backends!(
     expired_token_is_refused,
     last_used_is_recorded_in_batches,
     missing_or_garbled_authorization_gets_a_bearer_challenge,
+    failed_authentications_of_a_known_token_are_audited_against_it,
 );
+
+async fn failed_authentications_of_a_known_token_are_audited_against_it(backend: Backend) {
+    use nodedc_agent_gateway::storage::audit::{AuditFilter, list};
+    let app = TestApp::start(backend).await;
+    let f = app.agent_with_token().await;
+    let trail = || async {
+        let filter = AuditFilter {
+            agent_id: Some(f.agent),
+            action: Some("authenticate".into()),
+            limit: 100,
+            ..Default::default()
+        };
+        let rows = app.db.run(move |c| list(c, &filter)).await.unwrap();
+        assert!(rows.iter().all(|e| e.token_id == Some(f.token_id)));
+        rows.into_iter()
+            .map(|e| (e.outcome.as_str().to_string(), e.error_code.unwrap_or_default(), e.agent_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(app.whoami(&wrong_secret_for(&f.token)).await.status, 401);
+    assert_eq!(trail().await, [("denied".to_string(), "invalid_token".to_string(), Some(f.agent))]);
+    // A token id that does not exist names nothing: no row.
+    let before = app
+        .db
+        .run(|c| list(c, &AuditFilter { action: Some("authenticate".into()), limit: 100, ..Default::default() }))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(app.whoami(&AgentToken::generate().expose()).await.status, 401);
+    let after = app
+        .db
+        .run(|c| list(c, &AuditFilter { action: Some("authenticate".into()), limit: 100, ..Default::default() }))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    // A revoked token used again: refused and audited with the reason.
+    assert_eq!(app.whoami(&f.token).await.status, 200);
+    app.internal("POST", &format!("/owners/{}/agents/{}/tokens/{}/revoke", f.owner, f.agent, f.token_id), None).await;
+    assert_eq!(app.whoami(&f.token).await.status, 401);
+    assert_eq!(trail().await.len(), 2);
+    assert_eq!(trail().await[0].1, "token_revoked");
+    app.stop().await;
+}
 
 async fn token_works_until_revoked(backend: Backend) {
     let app = TestApp::start(backend).await;

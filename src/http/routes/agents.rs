@@ -2,18 +2,18 @@
 //! route is scoped to the owner in the path; another owner's agent is a 404.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, TaskerCaller};
-use crate::model::{ProjectIdentifier, Scope, double_option};
+use crate::model::{Agent, Grant, ProjectIdentifier, Scope, double_option};
 use crate::service::Within;
 use crate::service::agents::{AgentPatch, GrantRequest, NewAgent};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
     project_id: Uuid,
@@ -28,7 +28,7 @@ impl From<GrantBody> for GrantRequest {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
     name: String,
@@ -56,7 +56,7 @@ pub async fn list(
     owner: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let agents = state.services().list_agents(Within::Owner(owner.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(json!({ "agents": agents })))
+    Ok(HttpResponse::Ok().json(AgentList { agents }))
 }
 
 pub async fn get(
@@ -68,7 +68,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(state.services().agent(Within::Owner(owner), agent).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
     name: Option<String>,
@@ -118,10 +118,10 @@ pub async fn grants(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
     let grants = state.services().grants(Within::Owner(owner), agent).await?;
-    Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
+    Ok(HttpResponse::Ok().json(GrantList { grants }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceGrants {
     grants: Vec<GrantBody>,
@@ -136,7 +136,17 @@ pub async fn replace_grants(
     let (owner, agent) = path.into_inner();
     let requests = body.grants.into_iter().map(Into::into).collect();
     let grants = state.services().replace_grants(&ctx, Within::Owner(owner), agent, requests).await?;
-    Ok(HttpResponse::Ok().json(json!({ "grants": grants })))
+    Ok(HttpResponse::Ok().json(GrantList { grants }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct AgentList {
+    agents: Vec<Agent>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct GrantList {
+    grants: Vec<Grant>,
 }
 
 /// The agent's setup packet, for Tasker's setup panel (no secret).

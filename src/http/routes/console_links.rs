@@ -4,8 +4,9 @@
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::http::AppState;
@@ -14,11 +15,22 @@ use crate::http::extract::{Body, LauncherCaller, TaskerCaller};
 use crate::service::console::IssuedLink;
 use crate::storage::console::Subject;
 
-fn answer(state: &AppState, link: IssuedLink, kind: &str) -> HttpResponse {
+/// A sign-in link, shown this once.
+#[derive(Serialize, JsonSchema)]
+pub struct ConsoleLink {
+    url: String,
+    /// `owner` or `admin`: the console view it opens.
+    kind: &'static str,
+    expires_at: DateTime<Utc>,
+}
+
+fn answer(state: &AppState, link: IssuedLink, kind: &'static str) -> HttpResponse {
     let url = format!("{}/console/sign-in?link={}", state.public_url.trim_end_matches('/'), link.token);
-    HttpResponse::Created()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(json!({ "url": url, "kind": kind, "expires_at": link.expires_at }))
+    HttpResponse::Created().insert_header((CACHE_CONTROL, "no-store")).json(ConsoleLink {
+        url,
+        kind,
+        expires_at: link.expires_at,
+    })
 }
 
 /// `POST /api/internal/v1/owners/{owner}/console-links`: the owner must have been
@@ -33,7 +45,7 @@ pub async fn owner_link(
     Ok(answer(&state, link, "owner"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminLink {
     /// The admin the console session is for, as Launcher names them.

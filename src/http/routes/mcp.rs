@@ -18,6 +18,7 @@ use crate::calls;
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
+use crate::http::refusals::Refused;
 use crate::http::request_context::{loggable_method, note};
 use crate::mcp::envelope::{self, Headers, Route};
 use crate::mcp::{
@@ -32,9 +33,12 @@ fn rpc(status: StatusCode, body: Value) -> HttpResponse {
 
 /// A fault, answered with its own status.
 fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
-    let code = f.log_code();
-    note(|n| n.code = Some(code));
-    rpc(f.status(), mcp::fault(id, &f))
+    let name = f.name();
+    note(|n| n.code = Some(name));
+    let mut res = rpc(f.status(), mcp::fault(id, &f));
+    // Every fault is a refusal before the pipeline: audited by `refusals`.
+    res.extensions_mut().insert(Refused(name));
+    res
 }
 
 /// DNS-rebinding protection: a browser's `Origin` must be one we serve. Clients that

@@ -3,19 +3,20 @@
 //! (Tasker's backend's token or the shared one).
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, InternalCaller, LauncherCaller, Query, TaskerCaller};
-use crate::model::{OwnerStatus, ReportingMode, double_option};
+use crate::model::{Client, Owner, OwnerAccess, OwnerStatus, ReportingMode, double_option};
 use crate::service::owners::{ClientProjection, OwnerProjection};
+use crate::storage::owners::ChangeRecord;
 
 pub const CODEX_AGENTS: &str = "codex_agents";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpsertOwner {
     display_name: String,
@@ -57,7 +58,25 @@ pub async fn upsert(
     };
     let owner = state.services().upsert_owner(&ctx, projection).await?;
     let access = state.services().owner_access(owner.user_id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "owner": owner, "access": access })))
+    Ok(HttpResponse::Ok().json(OwnerAnswer { owner, access }))
+}
+
+/// The owner as projected, and whether its agents may work.
+#[derive(Serialize, JsonSchema)]
+pub struct OwnerAnswer {
+    owner: Owner,
+    access: OwnerAccess,
+}
+
+/// A change history, newest first.
+#[derive(Serialize, JsonSchema)]
+pub struct Changes {
+    changes: Vec<ChangeRecord>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct ClientAnswer {
+    client: Client,
 }
 
 fn is_entitlement_name(s: &str) -> bool {
@@ -81,7 +100,7 @@ pub async fn access(
     Ok(HttpResponse::Ok().json(state.services().owner_access(owner.into_inner()).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     limit: Option<u16>,
@@ -102,10 +121,10 @@ pub async fn changes(
     Query(q): Query<ChangesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = state.services().owner_changes(owner.into_inner(), limit(q.limit)?).await?;
-    Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
+    Ok(HttpResponse::Ok().json(Changes { changes }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModeBody {
     mode: ReportingMode,
@@ -122,7 +141,7 @@ pub async fn set_reporting_mode(
     Ok(HttpResponse::Ok().json(owner))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpsertClient {
     display_name: String,
@@ -143,7 +162,7 @@ pub async fn upsert_client(
         codex_agents: has_codex_agents(&body.entitlements)?,
     };
     let client = state.services().upsert_client(&ctx, p).await?;
-    Ok(HttpResponse::Ok().json(json!({ "client": client })))
+    Ok(HttpResponse::Ok().json(ClientAnswer { client }))
 }
 
 pub async fn get_client(
@@ -163,5 +182,5 @@ pub async fn client_changes(
     let id = client.into_inner();
     state.services().client(id).await?;
     let changes = state.services().client_changes(id, limit(q.limit)?).await?;
-    Ok(HttpResponse::Ok().json(json!({ "changes": changes })))
+    Ok(HttpResponse::Ok().json(Changes { changes }))
 }

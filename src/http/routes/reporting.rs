@@ -8,23 +8,55 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use futures_util::stream;
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{LauncherCaller, Query, TaskerCaller};
 use crate::model::{AuditRecord, Outcome, SessionState};
-use crate::service::reporting::{ActivityQuery, Bucket, REPORTED_NOTE, Reach, parse_status};
+use crate::service::reporting::{
+    ActivityQuery, AgentReport, Bucket, REPORTED_NOTE, Reach, SessionReport, parse_status,
+};
 use crate::storage::audit::{AuditFilter, cursor_of};
 use crate::storage::page::Cursor;
 use crate::storage::reporting::{AgentFilter, SessionFilter};
+use crate::storage::work_sessions::SessionEvent;
 use crate::storage::{self, Db};
 
 /// Rows per page unless `limit` says otherwise, and the most a page holds.
 const DEFAULT_LIMIT: u16 = 100;
 const MAX_LIMIT: u16 = 500;
+
+/// A page of agents; `next_cursor` is `null` on the last page.
+#[derive(Serialize, JsonSchema)]
+pub struct AgentsPage {
+    agents: Vec<AgentReport>,
+    next_cursor: Option<String>,
+    /// Sessions are what the agents report.
+    note: &'static str,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct SessionsPage {
+    sessions: Vec<SessionReport>,
+    next_cursor: Option<String>,
+    note: &'static str,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct SessionDetail {
+    session: SessionReport,
+    events: Vec<SessionEvent>,
+    note: &'static str,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct AuditPage {
+    events: Vec<AuditRecord>,
+    next_cursor: Option<String>,
+}
 
 fn invalid(msg: impl Into<String>) -> ApiError {
     ApiError::new(HttpCode::InvalidQuery, msg)
@@ -56,7 +88,7 @@ fn per_owner(reach: Reach, owner: Option<Uuid>, client: Option<Uuid>) -> Result<
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentsQuery {
     owner: Option<Uuid>,
@@ -84,10 +116,10 @@ async fn agents(state: &AppState, reach: Reach, q: AgentsQuery) -> Result<HttpRe
         limit: limit(q.limit)?,
     };
     let page = state.services().report_agents(reach, f).await?;
-    Ok(HttpResponse::Ok().json(json!({ "agents": page.items, "next_cursor": page.next_cursor, "note": REPORTED_NOTE })))
+    Ok(HttpResponse::Ok().json(AgentsPage { agents: page.items, next_cursor: page.next_cursor, note: REPORTED_NOTE }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionsQuery {
     owner: Option<Uuid>,
@@ -113,16 +145,19 @@ async fn sessions(state: &AppState, reach: Reach, q: SessionsQuery) -> Result<Ht
         limit: limit(q.limit)?,
     };
     let page = state.services().report_sessions(reach, f).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "sessions": page.items, "next_cursor": page.next_cursor, "note": REPORTED_NOTE })))
+    Ok(HttpResponse::Ok().json(SessionsPage {
+        sessions: page.items,
+        next_cursor: page.next_cursor,
+        note: REPORTED_NOTE,
+    }))
 }
 
 async fn session(state: &AppState, reach: Reach, id: Uuid) -> Result<HttpResponse, ApiError> {
     let (session, events) = state.services().report_session(reach, id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "session": session, "events": events, "note": REPORTED_NOTE })))
+    Ok(HttpResponse::Ok().json(SessionDetail { session, events, note: REPORTED_NOTE }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityParams {
     bucket: Option<String>,
@@ -174,7 +209,7 @@ async fn activity(state: &AppState, reach: Reach, q: ActivityParams) -> Result<H
     Ok(HttpResponse::Ok().json(state.services().report_activity(reach, query).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     owner: Option<Uuid>,
@@ -238,7 +273,7 @@ async fn audit(req: &HttpRequest, state: &AppState, reach: Reach, q: AuditQuery)
     let mut f = q.filter(reach)?;
     let Some(format) = export_asked(req) else {
         let page = state.services().report_audit(reach, f).await?;
-        return Ok(HttpResponse::Ok().json(json!({ "events": page.items, "next_cursor": page.next_cursor })));
+        return Ok(HttpResponse::Ok().json(AuditPage { events: page.items, next_cursor: page.next_cursor }));
     };
     state.services().check_audit_export(reach, &f).await?;
     f.owner_user_id = match reach {
@@ -268,7 +303,7 @@ async fn audit(req: &HttpRequest, state: &AppState, reach: Reach, q: AuditQuery)
 /// Rows read per query while exporting: memory stays bounded whatever the selection.
 const EXPORT_PAGE: i64 = 1000;
 
-const CSV_COLUMNS: &str = "id,occurred_at,request_id,actor,owner_user_id,agent_id,token_id,action,project_ref,card_ref,idempotency_key,outcome,error_code,duration_ms\n";
+const CSV_COLUMNS: &str = "id,occurred_at,request_id,actor,owner_user_id,agent_id,token_id,action,project_ref,card_ref,idempotency_key,outcome,error_code,duration_ms,gateway_request_id\n";
 
 /// The whole selection, page by page.
 pub(crate) fn export_stream(
@@ -321,7 +356,7 @@ fn csv_line(r: &AuditRecord) -> String {
     let opt = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default();
     let id = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
         r.id,
         r.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         csv_field(&r.request_id),
@@ -335,7 +370,8 @@ fn csv_line(r: &AuditRecord) -> String {
         opt(&r.idempotency_key),
         r.outcome,
         opt(&r.error_code),
-        r.duration_ms
+        r.duration_ms,
+        opt(&r.gateway_request_id)
     )
 }
 

@@ -4,17 +4,18 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::codex;
+use crate::codex::{self, CodexSetup};
 use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::{Body, TaskerCaller};
+use crate::model::TokenInfo;
 use crate::service::Within;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueToken {
     label: String,
@@ -48,12 +49,27 @@ pub async fn issue(
     let issued = state.services().issue_token(&ctx, within, agent_id, &b.label, expires_at).await?;
     let agent = state.services().agent(within, agent_id).await?;
     let setup = codex::setup(&agent.agent.name, agent.agent.id, &state.public_url);
-    Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({
-        "token": issued.token.expose(),
-        "token_info": issued.info,
-        "codex": setup,
-        "notice": "This is the only time the token is shown. Store it in the environment variable named in `codex.bearer_token_env_var`.",
-    })))
+    Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(IssuedTokenAnswer {
+        token: issued.token.expose(),
+        token_info: issued.info,
+        codex: setup,
+        notice: "This is the only time the token is shown. Store it in the environment variable named in `codex.bearer_token_env_var`.",
+    }))
+}
+
+/// A new token: the only answer that holds its secret.
+#[derive(Serialize, JsonSchema)]
+pub struct IssuedTokenAnswer {
+    /// The full bearer token, shown this once.
+    token: String,
+    token_info: TokenInfo,
+    codex: CodexSetup,
+    notice: &'static str,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct TokenList {
+    tokens: Vec<TokenInfo>,
 }
 
 pub async fn list(
@@ -63,7 +79,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, agent) = path.into_inner();
     let tokens = state.services().list_tokens(Within::Owner(owner), agent).await?;
-    Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
+    Ok(HttpResponse::Ok().json(TokenList { tokens }))
 }
 
 pub async fn revoke(

@@ -1,6 +1,6 @@
 //! REST product endpoints: one per tool, through the same call pipeline as MCP. The
-//! route table binds a path to a tool with [`read`] or [`write`]; the handlers are
-//! generic, so no tool needs code here.
+//! route table (`super::api`) binds a path to a tool with [`read`] or [`write`]; the
+//! handlers are generic, so no tool needs code here.
 //!
 //! - A read's arguments are its path parameters and its query string, typed by the
 //!   tool's input schema (`?limit=10` is the integer 10).
@@ -20,9 +20,9 @@ use crate::http::extract::{AgentCaller, Body};
 use crate::tasker::client::TaskerClient;
 use crate::tools::{self, Tool, ToolDef};
 
-/// `GET`: runs the tool `T` on the path parameters and query string.
-pub fn read<T: Tool>() -> Route {
-    web::get().to(read_handler::<T>)
+/// `GET` (the route given): runs the tool `T` on the path parameters and query string.
+pub fn read<T: Tool>(route: Route) -> Route {
+    route.to(read_handler::<T>)
 }
 
 /// `POST` (or `PATCH`, as given): runs the tool `T` on the body, the path's target and

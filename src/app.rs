@@ -76,6 +76,8 @@ pub struct AppOptions {
 /// Starts the supervised actors and gathers the state. Call inside the actix system
 /// that will serve it.
 pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppState> {
+    // The metrics recorder, before anything is counted (once per process).
+    crate::telemetry::metrics::handle();
     // One setting decides when a session is over (authentication) and purged (Janitor).
     let auth = AuthLimits { session_idle: o.retention.mcp_session_idle, ..o.auth };
     let sessions = TokenSessions::start_supervised(db.clone(), auth);

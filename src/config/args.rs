@@ -116,6 +116,12 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<String>,
 
+    /// A separate address, IP:PORT, serving `GET /metrics` without a token (for a
+    /// Prometheus scraper on a private network). Unset: `/metrics` is only on the main
+    /// port, behind the internal token.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// Database connections in the pool.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_DB_POOL_SIZE")]
     pub db_pool_size: Option<String>,

@@ -118,6 +118,8 @@ pub struct ServeSettings {
     pub base: BaseSettings,
     pub mode: Mode,
     pub bind: SocketAddr,
+    /// Where `GET /metrics` is also served, without a token (METRICS_BIND).
+    pub metrics_bind: Option<SocketAddr>,
     /// Configured base URL; `None`: `http://` + the bound address.
     pub public_url: Option<String>,
     /// `None` only in local mode before the generated token is loaded (see
@@ -311,6 +313,29 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         },
     };
 
+    let metrics_bind = match s.metrics_bind.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(raw) => match raw.parse::<SocketAddr>() {
+            Ok(a) if mode == Mode::Local && !a.ip().is_loopback() => {
+                p.add(
+                    "METRICS_BIND",
+                    format!("`{raw}` is not a loopback address, and local mode serves only this machine"),
+                    "a loopback address such as 127.0.0.1:9090, or MODE=production",
+                );
+                None
+            }
+            Ok(a) if a == bind && a.port() != 0 => {
+                p.add("METRICS_BIND", format!("`{raw}` is the same address as BIND"), "another IP:PORT");
+                None
+            }
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.add("METRICS_BIND", format!("`{raw}` is not an address"), "IP:PORT, e.g. 127.0.0.1:9090");
+                None
+            }
+        },
+    };
+
     // Unset: derived from the address actually bound (see `public_url_for`).
     let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => None,
@@ -434,6 +459,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             base,
             mode,
             bind,
+            metrics_bind,
             public_url,
             internal_token,
             internal_token_source,

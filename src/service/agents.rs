@@ -334,7 +334,7 @@ impl Services<'_> {
             ));
         };
         let client = TaskerClient::new(config.clone());
-        let cx = CallContext { granted: vec![], request_id: ctx.request_id.clone() };
+        let cx = CallContext { granted: vec![], request_id: ctx.request_id.clone(), trace: ctx.trace };
         let projects = client.user_projects(&cx, owner).await.map_err(|e| {
             // The detail (hosts, Tasker's answer) is for the log.
             tracing::warn!(error = %e, %owner, "Tasker did not list the owner's projects");

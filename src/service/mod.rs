@@ -40,6 +40,8 @@ pub struct Ctx {
     pub role: Option<InternalRole>,
     /// The admin a projection call names (`X-NodeDC-Admin`), for the change history.
     pub admin: Option<String>,
+    /// The request's W3C trace context, continued by the Tasker calls it makes.
+    pub trace: Option<crate::telemetry::trace::TraceParent>,
 }
 
 impl Ctx {
@@ -54,6 +56,7 @@ impl Ctx {
             started: Instant::now(),
             role: None,
             admin: None,
+            trace: crate::telemetry::trace::current(),
         }
     }
 

@@ -146,3 +146,8 @@ pub fn close_oldest_beyond(
         .execute(conn)?;
     Ok(())
 }
+
+/// How many sessions are open (for the metrics).
+pub fn count_open(conn: &mut DbConn) -> Result<i64, StorageError> {
+    Ok(mcp_sessions::table.filter(mcp_sessions::closed_at.is_null()).count().get_result(conn)?)
+}

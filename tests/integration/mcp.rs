@@ -947,7 +947,7 @@ async fn a_write_on_a_card_with_a_large_log_answers_and_keeps_a_few_kb(backend: 
         format!("http://{}", app.tasker.addr),
         InternalToken::new(crate::common::TASKER_TOKEN.into()),
     )));
-    let cx = CallContext { granted: vec![demo::WEB], request_id: "seed".into() };
+    let cx = CallContext { granted: vec![demo::WEB], request_id: "seed".into(), trace: None };
     let actor =
         Actor { agent_id: f.agent, agent_name: "seed".into(), owner_user_id: f.owner, request_id: "seed".into() };
     // 1,000 entries of 1,000 characters, in requests under Tasker's body limit.

@@ -65,7 +65,7 @@ impl Env {
     }
 
     fn cx_ids(&self, ids: &[Uuid]) -> CallContext {
-        CallContext { granted: ids.to_vec(), request_id: format!("req-{}", Uuid::new_v4()) }
+        CallContext { granted: ids.to_vec(), request_id: format!("req-{}", Uuid::new_v4()), trace: None }
     }
 
     fn actor(&self) -> Actor {
@@ -733,7 +733,7 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
     };
     let job =
         set_issue_labels::write(card.project_id, card_id, ChangeSet { actor, add: vec!["bug".into()], remove: vec![] });
-    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into() };
+    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into(), trace: None };
     let err = tasker_writer::submit(&w, job, cx, "k".into()).await.unwrap_err();
     match err {
         WriteError::NotApplied(what) => assert!(what.contains("bug"), "{what}"),
@@ -747,7 +747,7 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
         request_id: "r".into(),
     };
     let job = move_issue::write(card.project_id, card_id, MoveIssue { actor, state: "Done".into() });
-    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into() };
+    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into(), trace: None };
     let err = tasker_writer::submit(&w, job, cx, "k2".into()).await.unwrap_err();
     assert!(matches!(&err, WriteError::NotApplied(what) if what.contains("Todo")), "{err:?}");
     handle.stop(false).await;
@@ -790,7 +790,7 @@ async fn reads_and_keyed_writes_are_retried_on_unavailability() {
     let mut config = TaskerConfig::new(format!("http://{addr}"), InternalToken::new(TOKEN.into()));
     config.backoff = Duration::from_millis(10);
     let client = TaskerClient::new(Arc::new(config));
-    let cx = CallContext { granted: vec![], request_id: "r".into() };
+    let cx = CallContext { granted: vec![], request_id: "r".into(), trace: None };
     let listed = client.list_projects(&cx).await.unwrap();
     assert!(listed.projects.is_empty());
     assert_eq!(calls.load(Ordering::SeqCst), 3, "two retries, then the answer");

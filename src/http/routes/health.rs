@@ -73,7 +73,7 @@ async fn probe(config: &TaskerConfig) -> &'static str {
     probe.timeout = probe.timeout.min(PROBE_TIMEOUT);
     probe.connect_timeout = probe.connect_timeout.min(PROBE_TIMEOUT);
     let client = TaskerClient::new(std::sync::Arc::new(probe));
-    let cx = CallContext { granted: vec![], request_id: current_request_id() };
+    let cx = CallContext { granted: vec![], request_id: current_request_id(), trace: None };
     match client.list_projects(&cx).await {
         Ok(_) => "reachable",
         Err(e) => {

@@ -19,6 +19,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
 use crate::http::refusals::Refused;
+use crate::http::request_context::{loggable_method, note};
 use crate::mcp::envelope::{self, Headers, Route};
 use crate::mcp::{
     self, Era, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
@@ -32,9 +33,11 @@ fn rpc(status: StatusCode, body: Value) -> HttpResponse {
 
 /// A fault, answered with its own status.
 fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
+    let name = f.name();
+    note(|n| n.code = Some(name));
     let mut res = rpc(f.status(), mcp::fault(id, &f));
     // Every fault is a refusal before the pipeline: audited by `refusals`.
-    res.extensions_mut().insert(Refused(f.name()));
+    res.extensions_mut().insert(Refused(name));
     res
 }
 
@@ -93,6 +96,9 @@ pub async fn post(
     }
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return reply(None, Fault::InvalidRequest("not a JSON-RPC 2.0 message".into()));
+    }
+    if let Some(m) = msg.get("method").and_then(Value::as_str) {
+        note(|n| n.mcp_method = Some(loggable_method(m)));
     }
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
     let headers = Headers {

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::common::mcp::Mcp;
 use crate::common::{INTERNAL_TOKEN, TestApp};
+use crate::observability::{scrape, value};
 
 on_both_backends!(
     sign_in_links_work_once_within_their_minute,
@@ -209,9 +210,13 @@ async fn sign_in_links_work_once_within_their_minute(backend: Backend) {
     }
     assert!(!session.contains("Secure"), "an http public URL: no Secure flag: {session}");
     assert_eq!(b.get("/console/owner").await.status, 200);
+    let before = scrape(&app).await;
     let again = Browser::new(&app).open_link(&url).await;
     assert_eq!(again.status, 401, "{}", again.html);
     assert!(again.html.contains("console_link_invalid"));
+    let (failures, reason) = ("nodedc_gateway_auth_failures_total", [("reason", "console_link_invalid")]);
+    let counted = value(&scrape(&app).await, failures, &reason) - value(&before, failures, &reason);
+    assert!(counted >= 1.0, "a used link is a counted authentication failure");
 
     // Within its minute.
     let late = owner_link(&app, owner).await;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::actors::tasker_writer::WriterLimits;
 use crate::actors::token_sessions::{AuthLimits, Flush};
+use crate::actors::work_sessions::FlushActivity;
 use crate::app::{self, AppOptions};
 use crate::auth::{InternalToken, InternalTokens};
 use crate::config::TaskerSetting;
@@ -138,6 +139,7 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
     };
     let state = app::build(db.clone(), tasker, options);
     let sessions = state.sessions.clone();
+    let work_sessions = state.work_sessions.clone();
     let metrics = match settings.metrics_bind.map(|addr| metrics_server(state.clone(), addr)).transpose() {
         Ok(m) => m,
         Err(e) => {
@@ -164,8 +166,12 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         m.stop(true).await;
     }
 
-    // Record pending last-used times, then close the pool while the runtime still runs.
+    // Record pending last-used times and activity counts, then close the pool while
+    // the runtime still runs.
     let _ = sessions.send(Flush).await;
+    if let Ok(Err(e)) = work_sessions.send(FlushActivity).await {
+        tracing::warn!(error = %e, "could not record pending activity at shutdown");
+    }
     if let Some(reference) = embedded {
         reference.handle.stop(true).await;
     }

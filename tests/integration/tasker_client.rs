@@ -119,6 +119,7 @@ on_both_backends!(
     a_full_mailbox_answers_busy_with_a_retry_hint,
     history_shows_the_agent_and_its_owner,
     stale_block_replace_conflicts_with_current_content,
+    writes_to_one_card_apply_in_submission_order,
 );
 
 async fn every_read_endpoint_through_the_client(backend: Backend) {
@@ -161,6 +162,31 @@ async fn submit<T: Send + 'static>(w: &actix::Addr<TaskerWriter>, env: &Env, job
 
 fn issue(w: IssueWritten) -> Issue {
     w.issue
+}
+
+async fn writes_to_one_card_apply_in_submission_order(backend: Backend) {
+    let env = Env::start(backend).await;
+    // Room for all forty in one project's queue (the default bound is 32).
+    let w = env.writer(WriterLimits { max_pending: 64, max_per_project: 64 });
+    let a = issue(submit(&w, &env, create_issue::write(env.web.id, create_body(&env, "Ordered A"))).await.unwrap());
+    let b = issue(submit(&w, &env, create_issue::write(env.web.id, create_body(&env, "Ordered B"))).await.unwrap());
+    // Forty appends queued at once, interleaved between the two cards: each card's
+    // log must come out in the order its writes were submitted.
+    let append = |card: &Issue, entry: String| {
+        let ops = UpdateBlocks { actor: env.actor(), ops: vec![BlockOp::AppendLog { entry }] };
+        submit(&w, &env, update_structured_blocks::write(env.web.id, card.id, ops))
+    };
+    let writes = (0..20).flat_map(|i| [append(&a, format!("a{i}")), append(&b, format!("b{i}"))]);
+    for r in futures_util::future::join_all(writes).await {
+        r.unwrap();
+    }
+    for (card, prefix) in [(&a, "a"), (&b, "b")] {
+        let read = env.client.get_issue(&env.cx(), &card.key).await.unwrap();
+        let log = read.blocks.log.unwrap_or_default();
+        let expected: Vec<String> = (0..20).map(|i| format!("{prefix}{i}")).collect();
+        assert_eq!(log, expected, "{}", card.key);
+    }
+    env.stop().await;
 }
 
 async fn every_write_endpoint_through_the_writer(backend: Backend) {

@@ -5,13 +5,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::model::Scope;
-
 use super::access::Allowed;
 use super::error::ToolError;
 use crate::actors::tasker_writer::{self, Job};
 use crate::actors::token_sessions::Principal;
 use crate::app::AppState;
+use crate::model::Scope;
 use crate::service::Ctx;
 use crate::tasker::client::{CallContext, TaskerClient, TaskerError};
 use crate::tasker::contract::{self as c, Actor, Endpoint, Issue};

@@ -13,7 +13,7 @@ use super::AppState;
 use super::error::{ApiError, HttpCode};
 use super::refusals;
 use super::request_context::{LoggedAgent, RequestId, note};
-use crate::actors::token_sessions::{AuthError, Authenticate, Principal};
+use crate::actors::token_sessions::{Authenticate, Principal};
 use crate::auth::{AgentToken, InternalRole};
 use crate::model::AuditActor;
 use crate::service::Ctx;
@@ -152,20 +152,7 @@ impl FromRequest for AgentCaller {
                 let token_id = token.id();
                 match sessions.send(Authenticate { token, client, session }).await? {
                     Ok(found) => Ok(found),
-                    Err(e) => {
-                        let counted = !matches!(
-                            e,
-                            AuthError::TooManyFailures { .. }
-                                | AuthError::Busy { .. }
-                                | AuthError::Storage(_)
-                                | AuthError::Internal(_)
-                        );
-                        let api = ApiError::from(e);
-                        if counted {
-                            refusals::audit_failed_auth(&req, token_id, api.code).await;
-                        }
-                        Err(api)
-                    }
+                    Err(e) => Err(refusals::failed_auth(&req, token_id, e).await),
                 }
             };
             let found = found.await.inspect_err(count_failure)?;

@@ -12,7 +12,9 @@ use actix_web::middleware::Next;
 use uuid::Uuid;
 
 use super::AppState;
+use super::error::ApiError;
 use super::extract::AgentCaller;
+use crate::actors::token_sessions::AuthError;
 use crate::model::{AuditActor, Outcome};
 use crate::service::Ctx;
 use crate::service::audit::{Subject, record};
@@ -84,10 +86,25 @@ pub async fn audit(req: &actix_web::HttpRequest, agent: AuthedAgent, action: &st
     }
 }
 
+/// A refused authentication, as the caller's error. A refusal of the token itself (not
+/// a busy verifier, the failure limit or an unavailable database) is audited when its
+/// token id exists.
+pub async fn failed_auth(req: &actix_web::HttpRequest, token_id: Uuid, e: AuthError) -> ApiError {
+    let audited = !matches!(
+        e,
+        AuthError::TooManyFailures { .. } | AuthError::Busy { .. } | AuthError::Storage(_) | AuthError::Internal(_)
+    );
+    let api = ApiError::from(e);
+    if audited {
+        audit_failed_auth(req, token_id, api.code).await;
+    }
+    api
+}
+
 /// A failed authentication of a token id that exists, audited against that token
 /// (action `authenticate`, outcome `denied`, the refusal's code). Unknown ids are not:
 /// they name nothing, and the failure limiter bounds how often this runs per token.
-pub async fn audit_failed_auth(req: &actix_web::HttpRequest, token_id: Uuid, code: &'static str) {
+async fn audit_failed_auth(req: &actix_web::HttpRequest, token_id: Uuid, code: &'static str) {
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>() else { return };
     let found = state.db.run(move |c| storage::tokens::auth_records(c, &[token_id])).await;
     let Some(r) = found.ok().and_then(|mut v| v.pop()) else { return };

@@ -24,6 +24,7 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => match config::validate_serve(&cli.global, &args) {
@@ -49,6 +50,19 @@ pub fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Output piped into a reader that stops early (`| head`) ends the command quietly,
+/// as Unix tools end on SIGPIPE (exit 141), instead of a panic on the broken pipe.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Creates the data directory (owner-only) when the embedded database or generated

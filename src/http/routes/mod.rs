@@ -14,7 +14,8 @@ mod mcp;
 mod owners;
 pub(crate) mod reporting;
 mod tokens;
-mod tools;
+#[doc(hidden)]
+pub mod tools;
 
 use actix_web::Route;
 use actix_web::http::Method;

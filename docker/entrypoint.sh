@@ -6,9 +6,11 @@
 #   -h|--help|-V|--version        exec the binary with the argument
 #   any other subcommand [...]    exec the binary with the arguments exactly as given,
 #                                 e.g. `docker run IMAGE agent list`, `... demo-setup`,
-#                                 `... reference-tasker`: every command that opens the
-#                                 database migrates it itself, and a subcommand added
-#                                 to the binary needs no change here
+#                                 `... reference-tasker`: each command opens (and
+#                                 migrates) the database itself; operator commands
+#                                 refuse a database that does not exist yet unless
+#                                 given --init (demo-setup creates it), and a
+#                                 subcommand added to the binary needs no change here
 #
 # The gateway is exec'd, so it replaces this shell as PID 1 and receives the
 # container's stop signal (SIGTERM) directly.

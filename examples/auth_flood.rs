@@ -28,10 +28,10 @@ use nodedc_agent_gateway::app::{self, AppOptions};
 use nodedc_agent_gateway::auth::{AgentToken, InternalToken, InternalTokens};
 use nodedc_agent_gateway::http;
 use nodedc_agent_gateway::model::{OwnerStatus, ProjectIdentifier};
-use nodedc_agent_gateway::service::agents::{GrantRequest, NewAgent};
+use nodedc_agent_gateway::service::agents::{GrantRequest, NewAgent, build_grants};
 use nodedc_agent_gateway::service::owners::OwnerProjection;
 use nodedc_agent_gateway::service::{Ctx, Within};
-use nodedc_agent_gateway::storage::{DatabaseUrl, Db};
+use nodedc_agent_gateway::storage::{DatabaseUrl, Db, grants, now};
 use nodedc_agent_gateway::tasker::client::TaskerConfig;
 use uuid::Uuid;
 
@@ -66,6 +66,7 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                 writer: WriterLimits::default(),
                 reporting: Default::default(),
                 janitor_every: std::time::Duration::from_secs(600),
+                retention: Default::default(),
             };
             let state = app::build(db.clone(), tasker, options);
             let sessions = state.sessions.clone();
@@ -88,19 +89,24 @@ fn start_server(limits: AuthLimits, behind_proxy: bool, tx: mpsc::Sender<Setup>)
                 .unwrap();
             let mut tokens = Vec::new();
             for i in 0..51 {
-                let grants = vec![GrantRequest {
-                    project_id: Uuid::new_v4(),
-                    project_identifier: ProjectIdentifier::parse("WEB").unwrap(),
-                    scopes: None,
-                }];
                 let agent = services
                     .create_agent(
                         &ctx,
                         owner,
-                        NewAgent { name: format!("bot {i}"), description: String::new(), grants },
+                        NewAgent { name: format!("bot {i}"), description: String::new(), grants: vec![] },
                     )
                     .await
                     .unwrap();
+                // One grant each, as before, written to storage directly: no Tasker
+                // runs here to confirm it (creating agents is not what is measured).
+                let grants = build_grants(vec![GrantRequest {
+                    project_id: Uuid::new_v4(),
+                    project_identifier: ProjectIdentifier::parse("WEB").unwrap(),
+                    scopes: None,
+                }])
+                .unwrap();
+                let id = agent.agent.id;
+                db.write(move |c| grants::replace(c, id, &grants, now())).await.unwrap();
                 let issued = services.issue_token(&ctx, Within::AnyOwner, agent.agent.id, "bench", None).await.unwrap();
                 tokens.push(issued.token.expose());
             }

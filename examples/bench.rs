@@ -247,6 +247,7 @@ fn start_gateway(dbs: &Databases) -> Targets {
                 writer: WriterLimits::default(),
                 reporting: Default::default(),
                 janitor_every: Duration::from_secs(600),
+                retention: Default::default(),
             };
             let state = app::build(db.clone(), config, options);
             let token = agent_token(&state).await;

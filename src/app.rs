@@ -9,6 +9,7 @@ use actix_web::web;
 
 use crate::actors::TokenSessions;
 use crate::actors::janitor::Janitor;
+use crate::actors::janitor::Retention;
 use crate::actors::rate_buckets::{RateBuckets, RateLimits};
 use crate::actors::shown_once::ShownOnce;
 use crate::actors::tasker_writer::{TaskerWriter, WriterLimits};
@@ -39,12 +40,19 @@ pub struct AppState {
     /// Take the client address from `X-Forwarded-For` (behind a proxy).
     pub trust_forwarded_for: bool,
     pub max_body_bytes: usize,
+    /// `/readyz`'s last look at Tasker (see `http::routes::health`).
+    pub tasker_seen: crate::http::routes::health::TaskerSeen,
 }
 
 impl AppState {
     /// The domain operations, with the live actors to tell about changes.
     pub fn services(&self) -> Services<'_> {
-        Services { db: &self.db, sessions: Some(&self.sessions), work_sessions: Some(&self.work_sessions) }
+        Services {
+            db: &self.db,
+            sessions: Some(&self.sessions),
+            work_sessions: Some(&self.work_sessions),
+            tasker: Some(&self.tasker),
+        }
     }
 }
 
@@ -61,13 +69,19 @@ pub struct AppOptions {
     pub reporting: ReportTimers,
     /// How often expired state is purged.
     pub janitor_every: Duration,
+    /// How long MCP sessions and audit events are kept.
+    pub retention: Retention,
 }
 
 /// Starts the supervised actors and gathers the state. Call inside the actix system
 /// that will serve it.
 pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppState> {
-    let sessions = TokenSessions::start_supervised(db.clone(), o.auth);
-    Janitor::start_supervised(db.clone(), o.janitor_every);
+    // The metrics recorder, before anything is counted (once per process).
+    crate::telemetry::metrics::handle();
+    // One setting decides when a session is over (authentication) and purged (Janitor).
+    let auth = AuthLimits { session_idle: o.retention.mcp_session_idle, ..o.auth };
+    let sessions = TokenSessions::start_supervised(db.clone(), auth);
+    Janitor::start_supervised(db.clone(), o.janitor_every, o.retention);
     web::Data::new(AppState {
         rate: RateBuckets::start_supervised(o.rate),
         writer: TaskerWriter::start_supervised(tasker.clone(), o.writer),
@@ -81,5 +95,6 @@ pub fn build(db: Db, tasker: Arc<TaskerConfig>, o: AppOptions) -> web::Data<AppS
         allowed_origins: o.allowed_origins,
         trust_forwarded_for: o.trust_forwarded_for,
         max_body_bytes: o.max_body_bytes,
+        tasker_seen: Default::default(),
     })
 }

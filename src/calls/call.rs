@@ -85,7 +85,7 @@ impl<'a> Call<'a> {
     /// request to trace.
     pub fn cx(&self) -> CallContext {
         let granted = self.allowed().map(|a| a.ids()).unwrap_or_default();
-        CallContext { granted, request_id: self.ctx.request_id.clone() }
+        CallContext { granted, request_id: self.ctx.request_id.clone(), trace: self.ctx.trace }
     }
 
     /// Who a write is made by, for Tasker's history.

@@ -31,12 +31,14 @@ use crate::actors::rate_buckets::{CallKind, RateBuckets, Take, Taken};
 use crate::actors::token_sessions::Principal;
 use crate::actors::work_sessions::{Activity, HasOpen};
 use crate::app::AppState;
+use crate::http::request_context::note;
 use crate::model::{Outcome, ReportingMode, Scope};
 use crate::service::Ctx;
 use crate::service::audit::{Subject, record};
 use crate::storage::idempotency::{self, Claim};
 use crate::storage::{self, StorageError};
 use crate::tasker::client::TaskerClient;
+use crate::telemetry::metrics;
 use crate::tools::ToolDef;
 pub use access::Allowed;
 pub use call::{AuditRefs, Call};
@@ -54,6 +56,7 @@ pub async fn run(
     tool: &'static ToolDef,
     args: Value,
 ) -> Result<Value, ToolError> {
+    let started = std::time::Instant::now();
     let mut call = Call::new(state, tasker, principal, ctx, tool, args);
     let pipeline = Pipeline(state);
     let result = pipeline.steps(&mut call).await;
@@ -61,7 +64,9 @@ pub async fn run(
         Ok(_) => (Outcome::Allowed, None),
         Err(e) => (e.outcome(), Some(e.code)),
     };
-    if let Err(e) = pipeline.audit(&mut call, outcome, code).await {
+    let audited = pipeline.audit(&mut call, outcome, code).await;
+    observe(tool.name, outcome, code, started.elapsed());
+    if let Err(e) = audited {
         // The call happened (a read, or a write already recorded as allowed): say so
         // loudly, and refuse to hand out a result that has no audit trail.
         return Err(ToolError::internal(format!("recording the audit event failed: {e}")));
@@ -76,6 +81,17 @@ pub async fn run(
         at: storage::now(),
     });
     result
+}
+
+/// The call in the metrics and the request's log line, as audited.
+fn observe(tool: &'static str, outcome: Outcome, code: Option<ToolCode>, took: std::time::Duration) {
+    let code = code.map(ToolCode::as_str);
+    metrics::tool_call(tool, outcome.as_str(), code, took);
+    note(|n| {
+        n.tool = Some(tool);
+        n.outcome = Some(outcome.as_str());
+        n.code = code;
+    });
 }
 
 struct Pipeline<'s>(&'s AppState);
@@ -221,6 +237,7 @@ pub async fn take(rate: &Addr<RateBuckets>, p: &Principal, kind: CallKind) -> Re
     match rate.send(Take { agent_id: p.agent_id, kind, per_minute }).await {
         Ok(Taken::Allowed) => Ok(()),
         Ok(Taken::Limited { retry_after_secs }) => {
+            metrics::rate_limited(if kind == CallKind::Read { "read" } else { "write" });
             let kind = if kind == CallKind::Read { "reads" } else { "writes" };
             Err(ToolError::new(ToolCode::RateLimited, format!("This agent's rate limit for {kind} is used up."))
                 .retry_after(retry_after_secs))

@@ -2,8 +2,7 @@
 //! directly (as Tasker's backend or Launcher would through the internal API) and
 //! printed with the URL `serve` uses. It works once, within 60 seconds.
 
-use super::demo::gateway_url;
-use super::operator::Failure;
+use super::operator::{Failure, gateway_url};
 use crate::config::args::ConsoleLinkArgs;
 use crate::http::routes::console_links::admin_name;
 use crate::service::console::LINK_TTL;

@@ -9,11 +9,8 @@
 //! tokens stay valid until revoked; the output says so. It goes through the same
 //! services and audit as the operator commands.
 
-use std::net::SocketAddr;
-
-use super::operator::{Failure, print_grants, print_issued};
+use super::operator::{Failure, gateway_url, print_grants, print_issued};
 use crate::config::args::DemoSetupArgs;
-use crate::config::{self, DEFAULT_LOCAL_BIND};
 use crate::model::{AgentStatus, Owner, OwnerStatus, ProjectIdentifier, Scope};
 use crate::reference_tasker::demo;
 use crate::service::agents::{AgentView, GrantRequest, NewAgent};
@@ -56,26 +53,6 @@ pub(super) async fn run(services: &Services<'_>, ctx: &Ctx, args: DemoSetupArgs)
         id = view.agent.id
     );
     Ok(())
-}
-
-/// The URL `serve` would give agents with the same settings: PUBLIC_URL, else
-/// `http://` + BIND.
-pub(super) fn gateway_url(public_url: Option<&str>, bind: Option<&str>) -> Result<String, Failure> {
-    if let Some(raw) = public_url.map(str::trim).filter(|u| !u.is_empty()) {
-        return config::public_url(raw).ok_or_else(|| {
-            Failure::Usage(format!("--public-url `{raw}` is not an http(s) base URL, e.g. https://agents.example.com"))
-        });
-    }
-    let raw = bind.map(str::trim).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_LOCAL_BIND);
-    let bind: SocketAddr = raw.parse().map_err(|_| {
-        Failure::Usage(format!("--bind `{raw}` is not an address; expected IP:PORT, e.g. 127.0.0.1:8787"))
-    })?;
-    if bind.ip().is_unspecified() {
-        eprintln!(
-            "note: the gateway binds {bind}; set NODEDC_AGENT_GATEWAY_PUBLIC_URL (or --public-url) to the URL agents use"
-        );
-    }
-    Ok(config::public_url_for(None, bind))
 }
 
 /// Alice, created entitled if missing. An existing owner is left as it is: one that

@@ -41,8 +41,8 @@ pub fn main() -> ExitCode {
             }
         },
         Command::TaskerCheck(args) => tasker_check::run(args),
-        command => match config::validate_base(&cli.global) {
-            Ok(base) => operator::run(base, command),
+        command => match config::validate_operator(&cli.global) {
+            Ok(settings) => operator::run(settings, command),
             Err(problems) => {
                 eprint!("{problems}");
                 ExitCode::from(EXIT_CONFIG)
@@ -104,6 +104,48 @@ fn restrict_permissions(path: &Path) -> Result<(), String> {
             .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
     }
     Ok(())
+}
+
+/// Where a database is, for people: the file path for SQLite, the URL with any
+/// password masked for PostgreSQL.
+pub fn describe_database(base: &BaseSettings) -> String {
+    match base.database_url.sqlite_path() {
+        Some(path) => format!("SQLite file {}", path.display()),
+        None => format!("PostgreSQL {}", base.database_url),
+    }
+}
+
+fn missing_database(base: &BaseSettings, problem: &str) -> String {
+    format!(
+        "the database {} {problem}; is this the right directory (or NODEDC_AGENT_GATEWAY_DATABASE_URL / --data-dir)? \
+         Run `migrate`, `serve`, or this command with --init to create it",
+        describe_database(base)
+    )
+}
+
+/// For operator commands: refuses a database that does not exist yet (no SQLite file,
+/// or a PostgreSQL database without the gateway's tables) unless `--init` was given,
+/// so a command run in the wrong directory fails instead of acting on a new empty
+/// database. Then opens it as [`open_database`] does.
+pub async fn open_existing_database(base: &BaseSettings, pool_size: usize) -> Result<Db, String> {
+    if !base.init {
+        if let Some(path) = base.database_url.sqlite_path()
+            && !path.is_file()
+        {
+            return Err(missing_database(base, "does not exist"));
+        }
+        let db = Db::connect(&base.database_url, 1)
+            .await
+            .map_err(|e| format!("cannot open database {}: {e}", describe_database(base)))?;
+        let initialised = db.gateway_initialised().await;
+        db.close();
+        match initialised {
+            Ok(true) => {}
+            Ok(false) => return Err(missing_database(base, "has no gateway tables")),
+            Err(e) => return Err(format!("cannot read database {}: {e}", describe_database(base))),
+        }
+    }
+    open_database(base, pool_size).await
 }
 
 /// Opens the database and brings its schema up to date (refusing a newer schema).

@@ -6,15 +6,21 @@ use std::process::ExitCode;
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use super::{EXIT_CONFIG, EXIT_FAILED, open_database};
+use std::sync::Arc;
+
+use super::{EXIT_CONFIG, EXIT_FAILED, open_database, open_existing_database};
+use crate::auth::InternalToken;
 use crate::codex;
 use crate::config::args::{AgentCommand, Command, OwnerCommand, TokenCommand};
-use crate::config::{BaseSettings, DEFAULT_LOCAL_BIND};
+use crate::config::{self, OperatorSettings, TaskerSetting};
 use crate::model::{Agent, Grant, OwnerStatus, ProjectIdentifier, Scope};
+use crate::reference_tasker::{self, RunningTasker};
 use crate::service::agents::GrantRequest;
 use crate::service::owners::OwnerProjection;
 use crate::service::tokens::IssuedToken;
 use crate::service::{Ctx, ServiceError, Services, Within};
+use crate::storage::Db;
+use crate::tasker::client::TaskerConfig;
 use crate::telemetry;
 
 pub(super) enum Failure {
@@ -32,12 +38,29 @@ fn uuid_arg(flag: &str, raw: &str) -> Result<Uuid, Failure> {
     Uuid::parse_str(raw.trim()).map_err(|_| Failure::Usage(format!("--{flag} `{raw}` is not a UUID")))
 }
 
-pub fn run(base: BaseSettings, command: Command) -> ExitCode {
-    telemetry::init(&base.log);
+pub fn run(settings: OperatorSettings, command: Command) -> ExitCode {
+    telemetry::init(&settings.base.log);
     let result = actix_web::rt::System::new().block_on(async move {
-        let db = open_database(&base, 2).await.map_err(Failure::Failed)?;
-        let services = Services { db: &db, sessions: None, work_sessions: None };
+        let base = &settings.base;
+        // Said before anything else, so a command run in the wrong place is obvious.
+        eprintln!("database: {}", super::describe_database(base));
+        let creates = matches!(command, Command::Migrate | Command::DemoSetup(_));
+        let db = if creates { open_database(base, 2).await } else { open_existing_database(base, 2).await }
+            .map_err(Failure::Failed)?;
+        let tasker = if grants_projects(&command) { Some(tasker(&settings.tasker, &db).await) } else { None };
+        let tasker = match tasker.transpose() {
+            Ok(t) => t,
+            Err(e) => {
+                db.close();
+                return Err(Failure::Failed(e));
+            }
+        };
+        let config = tasker.as_ref().map(|(c, _)| c);
+        let services = Services { db: &db, sessions: None, work_sessions: None, tasker: config };
         let result = dispatch(&services, command).await;
+        if let Some((_, Some(reference))) = tasker {
+            reference.handle.stop(true).await;
+        }
         db.close();
         result
     });
@@ -50,6 +73,30 @@ pub fn run(base: BaseSettings, command: Command) -> ExitCode {
         Err(Failure::Failed(m)) => {
             eprintln!("error: {m}");
             ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// Commands that create grants, which Tasker must confirm.
+fn grants_projects(command: &Command) -> bool {
+    matches!(command, Command::Agent(AgentCommand::Create { projects, .. }) if !projects.is_empty())
+        || matches!(command, Command::DemoSetup(_))
+}
+
+/// The Tasker `serve` would use with the same settings: TASKER_URL, else the reference
+/// Tasker on this database (its demo workspace seeded, as local `serve` does), started
+/// here on a free loopback port for the command's duration.
+async fn tasker(setting: &TaskerSetting, db: &Db) -> Result<(Arc<TaskerConfig>, Option<RunningTasker>), String> {
+    match setting {
+        TaskerSetting::Remote { url, token } => Ok((Arc::new(TaskerConfig::new(url.clone(), token.clone())), None)),
+        TaskerSetting::Embedded => {
+            reference_tasker::seed::seed_demo(db).await.map_err(|e| format!("seeding the reference Tasker: {e}"))?;
+            let token = InternalToken::generate();
+            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let running = reference_tasker::start(db.clone(), token.expose(), loopback)
+                .await
+                .map_err(|e| format!("cannot start the reference Tasker: {e}"))?;
+            Ok((Arc::new(TaskerConfig::new(format!("http://{}", running.addr), token)), Some(running)))
         }
     }
 }
@@ -109,6 +156,18 @@ async fn owner(services: &Services<'_>, ctx: &Ctx, c: OwnerCommand) -> Result<()
             Ok(())
         }
     }
+}
+
+/// The URL `serve` gives agents with the same settings ([`config::agent_url`]), checked
+/// before anything is written.
+pub(super) fn gateway_url(public_url: Option<&str>, bind: Option<&str>) -> Result<String, Failure> {
+    let (url, bind) = config::agent_url(public_url, bind).map_err(|p| Failure::Usage(p.to_string()))?;
+    if public_url.is_none_or(|u| u.trim().is_empty()) && bind.ip().is_unspecified() {
+        eprintln!(
+            "note: the gateway binds {bind}; set NODEDC_AGENT_GATEWAY_PUBLIC_URL (or --public-url) to the URL agents use"
+        );
+    }
+    Ok(url)
 }
 
 /// `PROJECT_UUID:IDENTIFIER`, e.g. `0d6c…:WEB`.
@@ -194,8 +253,9 @@ pub(super) fn print_issued(issued: &IssuedToken, agent: &Agent, public_url: &str
 
 async fn token(services: &Services<'_>, ctx: &Ctx, c: TokenCommand) -> Result<(), Failure> {
     match c {
-        TokenCommand::Issue { agent, label, expires_in_days, public_url } => {
+        TokenCommand::Issue { agent, label, expires_in_days, public_url, bind } => {
             let agent_id = uuid_arg("agent", &agent)?;
+            let url = gateway_url(public_url.as_deref(), bind.as_deref())?;
             let expires_at = match expires_in_days {
                 None => None,
                 Some(d @ 1..=3650) => Some(Utc::now() + Duration::days(i64::from(d))),
@@ -205,8 +265,7 @@ async fn token(services: &Services<'_>, ctx: &Ctx, c: TokenCommand) -> Result<()
             };
             let issued = services.issue_token(ctx, Within::AnyOwner, agent_id, &label, expires_at).await?;
             let view = services.agent(Within::AnyOwner, agent_id).await?;
-            let base = public_url.unwrap_or_else(|| format!("http://{DEFAULT_LOCAL_BIND}"));
-            print_issued(&issued, &view.agent, &base);
+            print_issued(&issued, &view.agent, &url);
             Ok(())
         }
         TokenCommand::List { agent } => {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::actors::tasker_writer::WriterLimits;
 use crate::actors::token_sessions::{AuthLimits, Flush};
+use crate::actors::work_sessions::FlushActivity;
 use crate::app::{self, AppOptions};
 use crate::auth::{InternalToken, InternalTokens};
 use crate::config::TaskerSetting;
@@ -20,11 +21,13 @@ use crate::tasker::client::{self as tasker_client, TaskerConfig};
 use crate::telemetry;
 
 pub fn run(settings: ServeSettings) -> ExitCode {
-    telemetry::init(&settings.base.log);
+    let telemetry = telemetry::init_with_spans(&settings.base.log);
     for w in &settings.warnings {
         tracing::warn!("{w}");
     }
     let result = actix_web::rt::System::new().block_on(serve(settings));
+    // The spans still buffered are exported now, outside the runtime.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -33,6 +36,24 @@ pub fn run(settings: ServeSettings) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// `GET /metrics` without a token on its own address (METRICS_BIND), one worker.
+fn metrics_server(
+    state: actix_web::web::Data<app::AppState>,
+    addr: std::net::SocketAddr,
+) -> Result<actix_web::dev::ServerHandle, String> {
+    let server = HttpServer::new(move || http::build_metrics(state.clone()))
+        .workers(1)
+        .disable_signals()
+        .bind(addr)
+        .map_err(|e| format!("cannot listen on {addr} (METRICS_BIND): {e}"))?;
+    let bound = server.addrs().first().copied();
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    tracing::info!(metrics_address = %bound.map(|a| a.to_string()).unwrap_or_default(), "serving GET /metrics without a token");
+    Ok(handle)
 }
 
 /// The Tasker to use: the configured one, or the reference Tasker started here on a
@@ -114,9 +135,18 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         writer: WriterLimits::default(),
         reporting: settings.reporting,
         janitor_every: std::time::Duration::from_secs(600),
+        retention: settings.retention,
     };
     let state = app::build(db.clone(), tasker, options);
     let sessions = state.sessions.clone();
+    let work_sessions = state.work_sessions.clone();
+    let metrics = match settings.metrics_bind.map(|addr| metrics_server(state.clone(), addr)).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            db.close();
+            return Err(e);
+        }
+    };
 
     let mut server = HttpServer::new(move || http::build(state.clone()))
         .listen(listener)
@@ -132,9 +162,16 @@ async fn serve(settings: ServeSettings) -> Result<(), String> {
         "listening"
     );
     let result = server.run().await.map_err(|e| format!("server failed: {e}"));
+    if let Some(m) = metrics {
+        m.stop(true).await;
+    }
 
-    // Record pending last-used times, then close the pool while the runtime still runs.
+    // Record pending last-used times and activity counts, then close the pool while
+    // the runtime still runs.
     let _ = sessions.send(Flush).await;
+    if let Ok(Err(e)) = work_sessions.send(FlushActivity).await {
+        tracing::warn!(error = %e, "could not record pending activity at shutdown");
+    }
     if let Some(reference) = embedded {
         reference.handle.stop(true).await;
     }

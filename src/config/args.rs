@@ -22,6 +22,31 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// File holding the database URL (instead of DATABASE_URL; for container secrets,
+    /// since the URL may hold a password).
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE")]
+    pub database_url_file: Option<PathBuf>,
+
+    /// Operator commands: create (or migrate) the database when it does not exist yet.
+    /// Without it they refuse, so a command run in the wrong directory does not act on a
+    /// new empty database. `serve`, `migrate` and `demo-setup` always create it.
+    #[arg(long, global = true)]
+    pub init: bool,
+
+    /// Tasker's base URL (its adapter lives under /api/internal/nodedc/agent). Unset:
+    /// the reference Tasker runs inside the gateway on a loopback port (local mode only).
+    /// Operator commands check new grants against it too.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_TASKER_URL")]
+    pub tasker_url: Option<String>,
+
+    /// The NODE.DC internal token Tasker's adapter expects; at least 32 characters.
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_TASKER_TOKEN", hide_env_values = true)]
+    pub tasker_token: Option<String>,
+
+    /// File holding Tasker's token (instead of TASKER_TOKEN; for container secrets).
+    #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_TASKER_TOKEN_FILE")]
+    pub tasker_token_file: Option<PathBuf>,
+
     /// Directory for the embedded SQLite database and the generated local-dev files.
     #[arg(long, global = true, env = "NODEDC_AGENT_GATEWAY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -91,6 +116,12 @@ pub struct ServeArgs {
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<String>,
 
+    /// A separate address, IP:PORT, serving `GET /metrics` without a token (for a
+    /// Prometheus scraper on a private network). Unset: `/metrics` is only on the main
+    /// port, behind the internal token.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     /// Database connections in the pool.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_DB_POOL_SIZE")]
     pub db_pool_size: Option<String>,
@@ -104,15 +135,6 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: number of CPUs).
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_WORKERS")]
     pub workers: Option<String>,
-
-    /// Tasker's base URL (its adapter lives under /api/internal/nodedc/agent). Unset:
-    /// the reference Tasker runs inside the gateway on a loopback port (local mode only).
-    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_URL")]
-    pub tasker_url: Option<String>,
-
-    /// The NODE.DC internal token Tasker's adapter expects; at least 32 characters.
-    #[arg(long, env = "NODEDC_AGENT_GATEWAY_TASKER_TOKEN", hide_env_values = true)]
-    pub tasker_token: Option<String>,
 
     /// Where the embedded reference Tasker listens (only without TASKER_URL), IP:PORT.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_REFERENCE_TASKER_BIND")]
@@ -161,6 +183,15 @@ pub struct ServeArgs {
     /// Seconds without a report or a tool call after which a work session is abandoned.
     #[arg(long, env = "NODEDC_AGENT_GATEWAY_REPORT_ABANDON_AFTER_SECS")]
     pub report_abandon_after_secs: Option<String>,
+
+    /// Seconds an MCP session may go unused before it is over (then purged). Default:
+    /// 86400 (24 hours).
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_MCP_SESSION_IDLE_SECS")]
+    pub mcp_session_idle_secs: Option<String>,
+
+    /// Days audit events are kept; older ones are purged. Default: kept forever.
+    #[arg(long, env = "NODEDC_AGENT_GATEWAY_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -284,9 +315,13 @@ pub enum TokenCommand {
         /// Days until the token expires (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
-        /// Gateway base URL for the printed Codex configuration.
+        /// Gateway base URL for the printed Codex configuration. Unset: http:// + BIND.
         #[arg(long, env = "NODEDC_AGENT_GATEWAY_PUBLIC_URL")]
         public_url: Option<String>,
+        /// The address the gateway listens on, IP:PORT (gives the URL when PUBLIC_URL is
+        /// unset). Default: 127.0.0.1:8787.
+        #[arg(long, env = "NODEDC_AGENT_GATEWAY_BIND")]
+        bind: Option<String>,
     },
     /// List an agent's tokens (never their secrets).
     List {

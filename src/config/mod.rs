@@ -83,6 +83,8 @@ pub struct BaseSettings {
     pub embedded_default: bool,
     pub data_dir: PathBuf,
     pub log: LogSettings,
+    /// `--init`: operator commands may create the database.
+    pub init: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,8 @@ pub struct ServeSettings {
     pub base: BaseSettings,
     pub mode: Mode,
     pub bind: SocketAddr,
+    /// Where `GET /metrics` is also served, without a token (METRICS_BIND).
+    pub metrics_bind: Option<SocketAddr>,
     /// Configured base URL; `None`: `http://` + the bound address.
     pub public_url: Option<String>,
     /// `None` only in local mode before the generated token is loaded (see
@@ -138,6 +142,8 @@ pub struct ServeSettings {
     pub tasker_backend_token: Option<InternalToken>,
     /// When work sessions turn stale, then abandoned, without a report or a tool call.
     pub reporting: crate::actors::work_sessions::ReportTimers,
+    /// How long MCP sessions (idle) and audit events are kept.
+    pub retention: crate::actors::janitor::Retention,
     /// Accepted but worth saying once logging is up (never contains a secret).
     pub warnings: Vec<String>,
 }
@@ -150,17 +156,18 @@ pub fn validate_base(g: &GlobalArgs) -> Result<BaseSettings, ConfigErrors> {
 
 fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
     let data_dir = g.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let (database_url, embedded_default) = match g.database_url.as_deref().map(str::trim) {
-        None | Some("") => (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true),
-        Some(raw) => match DatabaseUrl::parse(raw) {
+    let given = value_or_file(p, ("DATABASE_URL", &g.database_url), ("DATABASE_URL_FILE", &g.database_url_file));
+    let (database_url, embedded_default) = match given {
+        None => (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true),
+        Some((raw, from)) => match DatabaseUrl::parse(&raw) {
             Ok(u) => (u, false),
             Err(why) => {
                 // The URL may hold a password: describe it, never echo it.
-                p.add(
-                    "DATABASE_URL",
-                    format!("the value {why}"),
-                    "postgres://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite://PATH",
-                );
+                let problem = match &g.database_url_file {
+                    Some(path) if from == "DATABASE_URL_FILE" => format!("the URL in {} {why}", path.display()),
+                    _ => format!("the value {why}"),
+                };
+                p.add(from, problem, "postgres://USER[:PASSWORD]@HOST[:PORT]/DB or sqlite://PATH");
                 (DatabaseUrl::sqlite_file(&data_dir.join(SQLITE_FILE)), true)
             }
         },
@@ -181,7 +188,78 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
             "a level (error, warn, info, debug, trace) or directives like `info,nodedc_agent_gateway=debug`",
         );
     }
-    BaseSettings { database_url, embedded_default, data_dir, log: LogSettings { format, filter } }
+    BaseSettings { database_url, embedded_default, data_dir, log: LogSettings { format, filter }, init: g.init }
+}
+
+/// A setting given as a value or as a file holding it (for container secrets), never
+/// both: the trimmed value and the setting it came from. A problem names the setting
+/// and the file's path, never what the file holds.
+fn value_or_file(
+    p: &mut Problems,
+    (setting, value): (&'static str, &Option<String>),
+    (file_setting, file): (&'static str, &Option<PathBuf>),
+) -> Option<(String, &'static str)> {
+    let given = value.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    match (given, file) {
+        (Some(_), Some(_)) => {
+            p.add(setting, format!("is set together with {ENV_PREFIX}{file_setting}"), "exactly one of the two");
+            None
+        }
+        (Some(v), None) => Some((v.to_string(), setting)),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(v) if !v.trim().is_empty() => Some((v.trim().to_string(), file_setting)),
+            Ok(_) => {
+                p.add(file_setting, format!("{} is empty", path.display()), "a file holding the value");
+                None
+            }
+            Err(e) => {
+                p.add(
+                    file_setting,
+                    format!("{} cannot be read ({e})", path.display()),
+                    "a readable file holding the value",
+                );
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
+/// What the operator commands need besides the base: the Tasker that new grants are
+/// checked against (the same settings as `serve`'s; unset: the reference Tasker).
+#[derive(Debug, Clone)]
+pub struct OperatorSettings {
+    pub base: BaseSettings,
+    pub tasker: TaskerSetting,
+}
+
+pub fn validate_operator(g: &GlobalArgs) -> Result<OperatorSettings, ConfigErrors> {
+    let mut p = Problems::default();
+    let base = base(g, &mut p);
+    let tasker = tasker(&mut p, g, Mode::Local);
+    if p.0.is_empty() { Ok(OperatorSettings { base, tasker }) } else { Err(ConfigErrors(p.0)) }
+}
+
+/// The gateway's base URL as `serve` gives it to agents with the same settings:
+/// PUBLIC_URL, else `http://` + BIND (default 127.0.0.1:8787). Used by every command
+/// that prints a URL (`token issue`, `demo-setup`, `console-link`). A wildcard BIND
+/// gives a URL no agent can use; the caller says so.
+pub fn agent_url(public_url: Option<&str>, bind: Option<&str>) -> Result<(String, SocketAddr), ConfigProblem> {
+    let raw_bind = bind.map(str::trim).filter(|b| !b.is_empty()).unwrap_or(DEFAULT_LOCAL_BIND);
+    let bound: SocketAddr = raw_bind.parse().map_err(|_| ConfigProblem {
+        setting: "BIND",
+        problem: format!("`{raw_bind}` is not an address"),
+        expected: "IP:PORT, e.g. 127.0.0.1:8787".into(),
+    })?;
+    let configured = match public_url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(raw) => Some(self::public_url(raw).ok_or_else(|| ConfigProblem {
+            setting: "PUBLIC_URL",
+            problem: format!("`{raw}` is not an http(s) base URL"),
+            expected: "e.g. https://agents.example.com".into(),
+        })?),
+    };
+    Ok((public_url_for(configured.as_deref(), bound), bound))
 }
 
 fn positive(p: &mut Problems, setting: &'static str, raw: Option<&str>, default: usize, max: usize) -> usize {
@@ -235,6 +313,29 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         },
     };
 
+    let metrics_bind = match s.metrics_bind.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(raw) => match raw.parse::<SocketAddr>() {
+            Ok(a) if mode == Mode::Local && !a.ip().is_loopback() => {
+                p.add(
+                    "METRICS_BIND",
+                    format!("`{raw}` is not a loopback address, and local mode serves only this machine"),
+                    "a loopback address such as 127.0.0.1:9090, or MODE=production",
+                );
+                None
+            }
+            Ok(a) if a == bind && a.port() != 0 => {
+                p.add("METRICS_BIND", format!("`{raw}` is the same address as BIND"), "another IP:PORT");
+                None
+            }
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.add("METRICS_BIND", format!("`{raw}` is not an address"), "IP:PORT, e.g. 127.0.0.1:9090");
+                None
+            }
+        },
+    };
+
     // Unset: derived from the address actually bound (see `public_url_for`).
     let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         None => None,
@@ -276,6 +377,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
         }
     }
     let reporting = report_timers(&mut p, s);
+    let retention = retention(&mut p, s);
 
     let max_body_bytes =
         positive(&mut p, "MAX_BODY_BYTES", s.max_body_bytes.as_deref(), DEFAULT_MAX_BODY_BYTES, 16 * 1024 * 1024);
@@ -343,7 +445,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             }
         },
     };
-    let tasker = tasker(&mut p, s, mode);
+    let tasker = tasker(&mut p, g, mode);
     let tasker_timeout = std::time::Duration::from_secs(positive(
         &mut p,
         "TASKER_TIMEOUT_SECS",
@@ -357,6 +459,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             base,
             mode,
             bind,
+            metrics_bind,
             public_url,
             internal_token,
             internal_token_source,
@@ -372,6 +475,7 @@ pub fn validate_serve(g: &GlobalArgs, s: &ServeArgs) -> Result<ServeSettings, Co
             launcher_token,
             tasker_backend_token,
             reporting,
+            retention,
             warnings,
         })
     } else {
@@ -413,9 +517,10 @@ pub fn allowed_origins(public_url: &str, bound: SocketAddr, extra: &[String]) ->
     origins
 }
 
-fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
-    let url = s.tasker_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
-    let token = s.tasker_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+fn tasker(p: &mut Problems, g: &GlobalArgs, mode: Mode) -> TaskerSetting {
+    let url = g.tasker_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    let token = value_or_file(p, ("TASKER_TOKEN", &g.tasker_token), ("TASKER_TOKEN_FILE", &g.tasker_token_file));
+    let token = token.as_ref().map(|(t, from)| (t.as_str(), *from));
     let Some(raw) = url else {
         if mode == Mode::Production {
             p.add(
@@ -424,8 +529,8 @@ fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
                 "Tasker's base URL, e.g. https://tasker.example.com",
             );
         }
-        if token.is_some() {
-            p.add("TASKER_TOKEN", "is set but TASKER_URL is not", "both, or neither (embedded reference Tasker)");
+        if let Some((_, from)) = token {
+            p.add(from, "is set but TASKER_URL is not", "both, or neither (embedded reference Tasker)");
         }
         return TaskerSetting::Embedded;
     };
@@ -440,27 +545,45 @@ fn tasker(p: &mut Problems, s: &ServeArgs, mode: Mode) -> TaskerSetting {
     };
     let token = match token {
         None => {
-            p.add(
-                "TASKER_TOKEN",
-                "is not set but TASKER_URL is",
-                format!("the NODE.DC internal token Tasker expects ({INTERNAL_TOKEN_MIN_LEN}+ characters)"),
-            );
+            if g.tasker_token_file.is_none() {
+                p.add(
+                    "TASKER_TOKEN",
+                    "is not set but TASKER_URL is",
+                    format!(
+                        "the NODE.DC internal token Tasker expects ({INTERNAL_TOKEN_MIN_LEN}+ characters), or TASKER_TOKEN_FILE"
+                    ),
+                );
+            }
             None
         }
-        Some(t) if t.chars().count() < INTERNAL_TOKEN_MIN_LEN => {
+        Some((t, from)) if t.chars().count() < INTERNAL_TOKEN_MIN_LEN => {
             p.add(
-                "TASKER_TOKEN",
+                from,
                 format!("is too weak ({} characters)", t.chars().count()),
                 format!("at least {INTERNAL_TOKEN_MIN_LEN} characters"),
             );
             None
         }
-        Some(t) => Some(InternalToken::new(t.to_string())),
+        Some((t, _)) => Some(InternalToken::new(t.to_string())),
     };
     match (url, token) {
         (Some(url), Some(token)) => TaskerSetting::Remote { url, token },
         _ => TaskerSetting::Embedded,
     }
+}
+
+fn retention(p: &mut Problems, s: &ServeArgs) -> crate::actors::janitor::Retention {
+    let d = crate::actors::janitor::Retention::default();
+    let default_idle = d.mcp_session_idle.as_secs() as usize;
+    let idle =
+        positive(p, "MCP_SESSION_IDLE_SECS", s.mcp_session_idle_secs.as_deref(), default_idle, 10 * 365 * 86_400);
+    let audit_days = s
+        .audit_retention_days
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| positive(p, "AUDIT_RETENTION_DAYS", Some(v), 1, 36_500) as u32);
+    crate::actors::janitor::Retention { mcp_session_idle: std::time::Duration::from_secs(idle as u64), audit_days }
 }
 
 fn report_timers(p: &mut Problems, s: &ServeArgs) -> crate::actors::work_sessions::ReportTimers {
@@ -495,30 +618,7 @@ fn secret(
         "TASKER_BACKEND_TOKEN" => "TASKER_BACKEND_TOKEN_FILE",
         _ => "TOKEN_FILE",
     };
-    let given = value.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let value = match (given, file) {
-        (Some(_), Some(_)) => {
-            p.add(setting, format!("is set together with {file_setting}"), "exactly one of the two");
-            return None;
-        }
-        (Some(v), None) => v.to_string(),
-        (None, Some(path)) => match std::fs::read_to_string(path) {
-            Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
-            Ok(_) => {
-                p.add(file_setting, format!("{} is empty", path.display()), "a file holding the token");
-                return None;
-            }
-            Err(e) => {
-                p.add(
-                    file_setting,
-                    format!("{} cannot be read ({e})", path.display()),
-                    "a readable file holding the token",
-                );
-                return None;
-            }
-        },
-        (None, None) => return None,
-    };
+    let (value, _) = value_or_file(p, (setting, value), (file_setting, file))?;
     let chars = value.chars().count();
     if chars < INTERNAL_TOKEN_MIN_LEN {
         let problem = format!("is too weak ({chars} characters)");

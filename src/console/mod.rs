@@ -145,6 +145,8 @@ async fn sign_in(req: HttpRequest, state: web::Data<AppState>, post: SignInPost)
     let link = post.form.get("link").unwrap_or_default();
     let started = state.services().console_sign_in(&session::ctx_for(&req), link).await?;
     let Some(started) = started else {
+        // A link that signs no one in is a failed authentication.
+        crate::telemetry::metrics::auth_failure(HttpCode::ConsoleLinkInvalid.as_str());
         return Err(ApiError::new(
             HttpCode::ConsoleLinkInvalid,
             "This sign-in link has expired or was already used. Ask for a new one.",

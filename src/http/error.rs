@@ -180,6 +180,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let code = self.code;
+        super::request_context::note(|n| {
+            n.code.get_or_insert(code);
+        });
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(secs) = self.retry_after_secs {

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use super::AppState;
 use super::error::{ApiError, HttpCode};
 use super::refusals;
-use super::request_context::{LoggedAgent, RequestId};
+use super::request_context::{LoggedAgent, RequestId, note};
 use crate::actors::token_sessions::{AuthError, Authenticate, Principal};
 use crate::auth::{AgentToken, InternalRole};
 use crate::model::AuditActor;
@@ -47,9 +47,10 @@ pub const ADMIN_HEADER: &str = "x-nodedc-admin";
 /// admin the call names. `allowed` lists the roles this route accepts besides the
 /// shared token.
 fn internal(req: &HttpRequest, allowed: &[InternalRole]) -> Result<Ctx, ApiError> {
-    let presented = bearer(req)?;
+    let presented = bearer(req).inspect_err(count_failure)?;
     let Some(role) = state(req).internal_tokens.role_of(presented) else {
-        return Err(ApiError::new(HttpCode::InvalidInternalToken, "the internal token is not valid"));
+        return Err(ApiError::new(HttpCode::InvalidInternalToken, "the internal token is not valid"))
+            .inspect_err(count_failure);
     };
     if role != InternalRole::Shared && !allowed.contains(&role) {
         let whose = match role {
@@ -58,7 +59,7 @@ fn internal(req: &HttpRequest, allowed: &[InternalRole]) -> Result<Ctx, ApiError
             }
             _ => "Tasker's backend's token may call the owner lifecycle and the per-owner reporting only",
         };
-        return Err(ApiError::new(HttpCode::InternalTokenNotAllowed, whose));
+        return Err(ApiError::new(HttpCode::InternalTokenNotAllowed, whose)).inspect_err(count_failure);
     }
     let mut ctx = Ctx::new(request_id(req), AuditActor::Internal);
     ctx.role = Some(role);
@@ -146,25 +147,28 @@ impl FromRequest for AgentCaller {
             .and_then(|v| Uuid::parse_str(v.trim()).ok());
         let req = req.clone();
         Box::pin(async move {
-            let token = parsed?;
-            let token_id = token.id();
-            let found = match sessions.send(Authenticate { token, client, session }).await? {
-                Ok(found) => found,
-                Err(e) => {
-                    let counted = !matches!(
-                        e,
-                        AuthError::TooManyFailures { .. }
-                            | AuthError::Busy { .. }
-                            | AuthError::Storage(_)
-                            | AuthError::Internal(_)
-                    );
-                    let api = ApiError::from(e);
-                    if counted {
-                        refusals::audit_failed_auth(&req, token_id, api.code).await;
+            let found = async {
+                let token = parsed?;
+                let token_id = token.id();
+                match sessions.send(Authenticate { token, client, session }).await? {
+                    Ok(found) => Ok(found),
+                    Err(e) => {
+                        let counted = !matches!(
+                            e,
+                            AuthError::TooManyFailures { .. }
+                                | AuthError::Busy { .. }
+                                | AuthError::Storage(_)
+                                | AuthError::Internal(_)
+                        );
+                        let api = ApiError::from(e);
+                        if counted {
+                            refusals::audit_failed_auth(&req, token_id, api.code).await;
+                        }
+                        Err(api)
                     }
-                    return Err(api);
                 }
             };
+            let found = found.await.inspect_err(count_failure)?;
             let principal = found.principal;
             req.extensions_mut().insert(LoggedAgent(principal.agent_id));
             req.extensions_mut().insert(refusals::AuthedAgent {
@@ -172,10 +176,21 @@ impl FromRequest for AgentCaller {
                 owner_user_id: principal.owner_user_id,
                 token_id: principal.token_id,
             });
+            note(|n| n.owner = Some(principal.owner_user_id));
             let mut ctx = Ctx::new(request_id(&req), AuditActor::Agent);
             ctx.token_id = Some(principal.token_id);
             Ok(AgentCaller { principal, ctx, session: found.session })
         })
+    }
+}
+
+/// A refused credential, in the metrics: a 401 or 403 (the token, or its owner, is
+/// refused) or 429 (too many failures), by its code. An unavailable database is not an
+/// authentication failure.
+fn count_failure(e: &ApiError) {
+    use actix_web::http::StatusCode;
+    if matches!(e.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) {
+        crate::telemetry::metrics::auth_failure(e.code);
     }
 }
 

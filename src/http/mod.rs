@@ -44,6 +44,26 @@ pub fn build(
         .wrap(from_fn(request_context::request_context))
 }
 
+/// The separate metrics listener (`METRICS_BIND`): `GET /metrics` without a token,
+/// nothing else.
+pub fn build_metrics(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .service(web::resource("/metrics").route(web::get().to(routes::metrics::open)))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(request_context::request_context))
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(HttpCode::RouteNotFound, "no such route"))
 }

@@ -22,17 +22,22 @@ pub struct Incoming {
     pub route: Route,
 }
 
-/// Parses and classifies a body; a fault carries the request's id when it was read.
-pub fn read(body: &[u8], headers: &Headers) -> Result<Incoming, (Option<RequestId>, Fault)> {
-    let msg: Value = serde_json::from_slice(body).map_err(|e| (None, Fault::Parse(format!("invalid JSON: {e}"))))?;
+/// Parses a body: JSON, not a batch, JSON-RPC 2.0.
+pub fn parse(body: &[u8]) -> Result<Value, Fault> {
+    let msg: Value = serde_json::from_slice(body).map_err(|e| Fault::Parse(format!("invalid JSON: {e}")))?;
     if msg.is_array() {
-        return Err((None, Fault::InvalidRequest("JSON-RPC batches are not supported".into())));
+        return Err(Fault::InvalidRequest("JSON-RPC batches are not supported".into()));
     }
     if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Err((None, Fault::InvalidRequest("not a JSON-RPC 2.0 message".into())));
+        return Err(Fault::InvalidRequest("not a JSON-RPC 2.0 message".into()));
     }
+    Ok(msg)
+}
+
+/// The era of a parsed message, from the body (a `_meta` envelope) and the version
+/// header; a fault carries the request's id when it was read.
+pub fn classify(msg: Value, headers: &Headers) -> Result<Incoming, (Option<RequestId>, Fault)> {
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
-    // The era, from the body (a `_meta` envelope) and the version header.
     let route = match msg.get("method").and_then(Value::as_str) {
         Some(method) => envelope::classify(method, msg.get("id").is_some(), &params, headers),
         None => Ok(Route::Legacy),
@@ -41,6 +46,11 @@ pub fn read(body: &[u8], headers: &Headers) -> Result<Incoming, (Option<RequestI
         Ok(route) => Ok(Incoming { msg, params, route }),
         Err(f) => Err((request_id(&msg), f)),
     }
+}
+
+/// Parses and classifies a body: [`parse`], then [`classify`].
+pub fn read(body: &[u8], headers: &Headers) -> Result<Incoming, (Option<RequestId>, Fault)> {
+    classify(parse(body).map_err(|f| (None, f))?, headers)
 }
 
 /// The request's id when it is a valid one (errors echo it).

@@ -17,11 +17,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::TaskerState;
 use super::error::RefTaskerError;
+use super::{LoggedRequest, TaskerState};
 use crate::tasker::contract::{
     BASE_PATH, ErrorCode, GRANTED_HEADER, IDEMPOTENCY_HEADER, REQUEST_ID_HEADER, parse_granted_header, parse_issue_key,
 };
+use crate::telemetry::trace::{TRACEPARENT_HEADER, TraceParent};
 
 /// Largest write body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -92,6 +93,13 @@ pub async fn guard(
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     let method = req.method().clone();
     let path = req.path().to_string();
+    let traceparent = req
+        .headers()
+        .get(TRACEPARENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceParent::parse)
+        .map(|t| t.to_string());
+    let requests = state(req.request()).requests.clone();
     let refused = if is_api_path(&path) { check_api_call(req.request()).err() } else { None };
     let mut res = match refused {
         Some(e) => req.into_response(e.error_response()).map_into_boxed_body(),
@@ -100,14 +108,17 @@ pub async fn guard(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
+    let status = res.status().as_u16();
     tracing::info!(
         target: "reference_tasker",
         method = %method,
         path = %path,
-        status = res.status().as_u16(),
+        status,
         request_id = %request_id,
+        traceparent = traceparent.as_deref().unwrap_or("-"),
         "request"
     );
+    requests.push(LoggedRequest { method: method.to_string(), path, status, request_id, traceparent });
     Ok(res)
 }
 

@@ -3,7 +3,8 @@
 //! own `tasker_` tables, with a read-only HTML board for people. It runs on its own
 //! listener with its own app and error type; the gateway reaches it only over HTTP, and
 //! only the CLI (`serve` without `TASKER_URL`, `reference-tasker`) starts it. From the
-//! gateway it imports the contract types and the storage pool, nothing else.
+//! gateway it imports the contract types, the storage pool and the `traceparent`
+//! parser, nothing else.
 //!
 //! - `routes/`: the adapter API under [`BASE_PATH`](crate::tasker::contract::BASE_PATH)
 //!   (internal token, granted projects, idempotent writes with history);
@@ -47,6 +48,41 @@ pub struct TaskerState {
     pub db: Db,
     /// The NODE.DC internal token the gateway presents as `Authorization: Bearer`.
     pub token: Credential,
+    /// The latest requests, as logged.
+    pub requests: RequestLog,
+}
+
+/// One request as the reference Tasker's log line shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub request_id: String,
+    /// The W3C `traceparent` it carried, if well-formed.
+    pub traceparent: Option<String>,
+}
+
+/// The reference Tasker's request log, in memory: the last [`RequestLog::KEPT`]
+/// requests, so a test can see what the gateway sent (the trace context above all).
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<LoggedRequest>>>);
+
+impl RequestLog {
+    pub const KEPT: usize = 512;
+
+    pub fn push(&self, r: LoggedRequest) {
+        let mut log = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() == Self::KEPT {
+            log.pop_front();
+        }
+        log.push_back(r);
+    }
+
+    /// Oldest first.
+    pub fn recent(&self) -> Vec<LoggedRequest> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
 }
 
 /// The expected bearer token, kept as a digest and compared in constant time (neither
@@ -98,6 +134,8 @@ async fn fallback(req: HttpRequest) -> actix_web::Result<HttpResponse> {
 pub struct RunningTasker {
     pub addr: SocketAddr,
     pub handle: ServerHandle,
+    /// What it has been asked (the same lines as its log).
+    pub requests: RequestLog,
 }
 
 /// Creates the reference Tasker's tables (kept out of the gateway's own migrations, so
@@ -107,7 +145,8 @@ pub struct RunningTasker {
 /// `handle.stop(true)`.
 pub async fn start(db: Db, token: &str, bind: SocketAddr) -> std::io::Result<RunningTasker> {
     db.migrate_set(&migrations::MIGRATIONS).await.map_err(std::io::Error::other)?;
-    let state = web::Data::new(TaskerState { db, token: Credential::new(token) });
+    let requests = RequestLog::default();
+    let state = web::Data::new(TaskerState { db, token: Credential::new(token), requests: requests.clone() });
     let server = HttpServer::new(move || build(state.clone()))
         .workers(2)
         .disable_signals()
@@ -119,5 +158,5 @@ pub async fn start(db: Db, token: &str, bind: SocketAddr) -> std::io::Result<Run
     let handle = server.handle();
     actix_web::rt::spawn(server);
     tracing::info!(target: "reference_tasker", %addr, "reference Tasker listening");
-    Ok(RunningTasker { addr, handle })
+    Ok(RunningTasker { addr, handle, requests })
 }

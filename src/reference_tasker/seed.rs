@@ -128,14 +128,20 @@ fn cards() -> Vec<Card> {
 /// tables, if missing); true when it did.
 pub async fn seed_demo(db: &Db) -> Result<bool, StorageError> {
     db.migrate_set(&migrations::MIGRATIONS).await?;
-    db.write(|c| {
-        if projects::any_exists(c)? {
-            return Ok(false);
-        }
-        seed(c, crate::storage::now())?;
-        Ok(true)
-    })
-    .await
+    let seeded: Result<bool, StorageError> = db
+        .write(|c| {
+            if projects::any_exists(c)? {
+                return Ok(false);
+            }
+            seed(c, crate::storage::now())?;
+            Ok(true)
+        })
+        .await;
+    match seeded {
+        // Another process seeded it at the same moment (two first commands at once).
+        Err(e) if e.is_unique_violation() => Ok(false),
+        other => other,
+    }
 }
 
 fn seed(c: &mut DbConn, now: NaiveDateTime) -> Result<(), StorageError> {

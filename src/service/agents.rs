@@ -12,6 +12,8 @@ use crate::actors::token_sessions::InvalidateAgent;
 use crate::model::scope::default_scopes;
 use crate::model::{Agent, AgentStatus, Grant, ProjectIdentifier, Scope, ScopeSet};
 use crate::storage::{self, DbConn};
+use crate::tasker::client::{CallContext, TaskerClient, TaskerError};
+use crate::tasker::contract::Project;
 
 /// Bounded so the granted set fits the header that carries it to Tasker.
 pub const MAX_GRANTS: usize = 100;
@@ -146,6 +148,11 @@ impl Services<'_> {
             let name = clean_name("name", &new.name, 1, 80)?;
             let description = clean_text("description", &new.description, 0, 2000)?;
             let grants = build_grants(new.grants)?;
+            if !grants.is_empty() {
+                // Who may not have agents hears that, not what Tasker thinks of a grant.
+                self.db.run(move |c| require_access(c, owner)).await?;
+                self.check_projects(ctx, owner, &grants).await?;
+            }
             let ctx2 = ctx.clone();
             let result = self
                 .db
@@ -292,6 +299,10 @@ impl Services<'_> {
     ) -> Result<Vec<Grant>, ServiceError> {
         let change = async {
             let grants = build_grants(requests)?;
+            // Another owner's agent is not found before Tasker is asked anything.
+            let agent = self.db.run(move |c| find_within(c, within, id)).await?;
+            require_active(&agent)?;
+            self.check_projects(ctx, agent.owner_user_id, &grants).await?;
             let ctx2 = ctx.clone();
             self.db
                 .write(move |conn| {
@@ -305,4 +316,61 @@ impl Services<'_> {
         };
         audit::audited(self.db, ctx, "agent.grants.replace", Subject::agent(owner_of(within), id), change).await
     }
+}
+
+impl Services<'_> {
+    /// Every granted project must be one of the owner's projects in Tasker, under the
+    /// identifier given: a typo or a stale id is refused now, naming the owner's
+    /// projects, rather than failing on the agent's first call. Tasker not answering
+    /// refuses the change too (503): an unchecked grant is not accepted silently.
+    async fn check_projects(&self, ctx: &Ctx, owner: Uuid, grants: &[Grant]) -> Result<(), ServiceError> {
+        if grants.is_empty() {
+            return Ok(());
+        }
+        let Some(config) = self.tasker else {
+            return Err(ServiceError::refused(
+                Refusal::TaskerUnavailable,
+                "no Tasker is configured to confirm the granted projects",
+            ));
+        };
+        let client = TaskerClient::new(config.clone());
+        let cx = CallContext { granted: vec![], request_id: ctx.request_id.clone(), trace: ctx.trace };
+        let projects = client.user_projects(&cx, owner).await.map_err(|e| {
+            // The detail (hosts, Tasker's answer) is for the log.
+            tracing::warn!(error = %e, %owner, "Tasker did not list the owner's projects");
+            let why = match e {
+                TaskerError::Unavailable { .. } => "Tasker did not answer",
+                TaskerError::Rejected(_) | TaskerError::Protocol(_) => "Tasker refused the gateway's call",
+            };
+            ServiceError::refused(
+                Refusal::TaskerUnavailable,
+                format!("{why}, so the granted projects cannot be confirmed; nothing was changed, try again later"),
+            )
+        })?;
+        check_against(grants, &projects.projects)
+    }
+}
+
+/// Each grant names a listed project by its id and its identifier.
+fn check_against(grants: &[Grant], listed: &[Project]) -> Result<(), ServiceError> {
+    for g in grants {
+        let problem = match listed.iter().find(|p| p.id == g.project_id) {
+            None => format!(
+                "project {} ({}) is not one of the owner's projects in Tasker",
+                g.project_id, g.project_identifier
+            ),
+            Some(p) if !p.identifier.eq_ignore_ascii_case(g.project_identifier.as_str()) => {
+                format!("project {} is {} in Tasker, not {}", g.project_id, p.identifier, g.project_identifier)
+            }
+            Some(_) => continue,
+        };
+        let known = if listed.is_empty() {
+            "Tasker lists no project for this owner".to_string()
+        } else {
+            let names: Vec<String> = listed.iter().map(|p| format!("{} ({})", p.identifier, p.id)).collect();
+            format!("the owner's projects: {}", names.join(", "))
+        };
+        return Err(ServiceError::refused(Refusal::UnknownProject, format!("{problem}; {known}")));
+    }
+    Ok(())
 }

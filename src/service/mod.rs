@@ -11,6 +11,7 @@ pub mod owners;
 pub mod reporting;
 pub mod tokens;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
@@ -23,6 +24,7 @@ use crate::auth::InternalRole;
 use crate::auth::hash::HashError;
 use crate::model::{AccessDenial, AuditActor};
 use crate::storage::{Db, StorageError};
+use crate::tasker::client::TaskerConfig;
 
 /// Who is acting, for audit and ownership checks.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct Ctx {
     pub role: Option<InternalRole>,
     /// The admin a projection call names (`X-NodeDC-Admin`), for the change history.
     pub admin: Option<String>,
+    /// The request's W3C trace context, continued by the Tasker calls it makes.
+    pub trace: Option<crate::telemetry::trace::TraceParent>,
 }
 
 impl Ctx {
@@ -52,6 +56,7 @@ impl Ctx {
             started: Instant::now(),
             role: None,
             admin: None,
+            trace: crate::telemetry::trace::current(),
         }
     }
 
@@ -128,6 +133,8 @@ pub enum Refusal {
     TooManyGrants,
     DuplicateGrant,
     UnknownClient,
+    UnknownProject,
+    TaskerUnavailable,
     AgentRevoked,
     AgentNameTaken,
 }
@@ -140,6 +147,8 @@ impl Refusal {
         Refusal::TooManyGrants,
         Refusal::DuplicateGrant,
         Refusal::UnknownClient,
+        Refusal::UnknownProject,
+        Refusal::TaskerUnavailable,
         Refusal::AgentRevoked,
         Refusal::AgentNameTaken,
     ];
@@ -152,20 +161,25 @@ impl Refusal {
             Refusal::TooManyGrants => "too_many_grants",
             Refusal::DuplicateGrant => "duplicate_grant",
             Refusal::UnknownClient => "unknown_client",
+            Refusal::UnknownProject => "unknown_project",
+            Refusal::TaskerUnavailable => "tasker_unavailable",
             Refusal::AgentRevoked => "agent_revoked",
             Refusal::AgentNameTaken => "agent_name_taken",
         }
     }
 
-    /// 422 for a value that cannot be accepted, 409 for a state that forbids it.
+    /// 422 for a value that cannot be accepted, 409 for a state that forbids it, 503
+    /// when Tasker, which must confirm a grant, did not answer.
     pub fn status(self) -> StatusCode {
         match self {
+            Refusal::TaskerUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Refusal::InvalidField
             | Refusal::InvalidExpiry
             | Refusal::InvalidScopes
             | Refusal::TooManyGrants
             | Refusal::DuplicateGrant
-            | Refusal::UnknownClient => StatusCode::UNPROCESSABLE_ENTITY,
+            | Refusal::UnknownClient
+            | Refusal::UnknownProject => StatusCode::UNPROCESSABLE_ENTITY,
             Refusal::AgentRevoked | Refusal::AgentNameTaken => StatusCode::CONFLICT,
         }
     }
@@ -223,6 +237,9 @@ pub struct Services<'a> {
     pub sessions: Option<&'a Addr<TokenSessions>>,
     /// Absent in the operator CLI (reports there read what is stored).
     pub work_sessions: Option<&'a Addr<WorkSessions>>,
+    /// The Tasker that confirms new grants (the owner's projects). Absent only in an
+    /// operator command that grants nothing; a grant without it is refused.
+    pub tasker: Option<&'a Arc<TaskerConfig>>,
 }
 
 /// Text fields: trimmed, bounded, no control characters.

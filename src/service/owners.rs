@@ -34,7 +34,7 @@ pub struct ClientProjection {
 
 impl Services<'_> {
     /// Creates or updates an owner. Losing access drops the owner's cached tokens at
-    /// once (liveness is also read on every request).
+    /// once (liveness is also read on every request) and ends its agents' MCP sessions.
     pub async fn upsert_owner(&self, ctx: &Ctx, p: OwnerProjection) -> Result<Owner, ServiceError> {
         let change = async {
             let display_name = clean_text("display_name", &p.display_name, 1, 200)?;
@@ -109,6 +109,9 @@ impl Services<'_> {
         if self.owner_access(owner).await?.allowed {
             return Ok(());
         }
+        // Its agents' MCP sessions end, as a token revoke ends the token's: a session
+        // does not outlive the access it was opened with, even if access comes back.
+        self.db.write(move |c| storage::mcp_sessions::close_for_owner(c, owner, storage::now())).await?;
         if let Some(sessions) = self.sessions {
             let _ = sessions.send(InvalidateOwner(owner)).await;
         }

@@ -170,3 +170,15 @@ pub fn finish(
 pub fn cursor_of(e: &AuditRecord) -> Cursor {
     Cursor { at: e.occurred_at.naive_utc(), id: e.id.to_string() }
 }
+
+/// Deletes up to `batch` events that occurred before `before` (audit retention); the
+/// number deleted.
+pub fn purge_before(conn: &mut DbConn, before: NaiveDateTime, batch: i64) -> Result<usize, StorageError> {
+    let oldest = audit_events::table
+        .filter(audit_events::occurred_at.lt(before))
+        .select(audit_events::id)
+        .order(audit_events::occurred_at.asc())
+        .limit(batch);
+    let ids: Vec<String> = oldest.load(conn)?;
+    Ok(diesel::delete(audit_events::table.filter(audit_events::id.eq_any(ids))).execute(conn)?)
+}

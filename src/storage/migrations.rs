@@ -155,7 +155,40 @@ fn versions(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     v.into_iter().map(|v| v.to_string()).collect()
 }
 
+/// True when the database has applied at least one of the gateway's migrations (so it
+/// is a gateway database, perhaps behind). Creates nothing, not even diesel's table.
+pub fn gateway_initialised(conn: &mut DbConn) -> Result<bool, StorageError> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let table_query = match conn {
+        DbConn::Postgres(_) => {
+            "SELECT COUNT(*) AS n FROM pg_catalog.pg_tables WHERE tablename = '__diesel_schema_migrations' AND schemaname = current_schema()"
+        }
+        DbConn::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+        }
+    };
+    let found: Found = match conn {
+        DbConn::Postgres(c) => diesel::sql_query(table_query).get_result(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(table_query).get_result(c)?,
+    };
+    if found.n == 0 {
+        return Ok(false);
+    }
+    let ours = GATEWAY.versions(conn)?.len();
+    Ok(GATEWAY.pending(conn)?.len() < ours)
+}
+
 impl Db {
+    /// See [`gateway_initialised`].
+    pub async fn gateway_initialised(&self) -> Result<bool, StorageError> {
+        self.run(gateway_initialised).await
+    }
+
     /// Brings the gateway's tables up to date.
     pub async fn migrate(&self) -> Result<Vec<String>, StorageError> {
         let known = self.known.clone();

@@ -233,6 +233,17 @@ impl Db {
         self.run(move |conn| conn.write_tx(f)).await
     }
 
+    /// The pool's state: (max, size, available, waiting).
+    pub fn pool_status(&self) -> [(&'static str, i64); 4] {
+        let s = self.pool.status();
+        [
+            ("max", s.max_size as i64),
+            ("size", s.size as i64),
+            ("available", s.available as i64),
+            ("waiting", s.waiting as i64),
+        ]
+    }
+
     pub fn close(&self) {
         self.pool.close();
     }

@@ -134,6 +134,7 @@ diesel::table! {
         protocol_version -> Text,
         created_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 

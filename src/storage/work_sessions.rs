@@ -361,3 +361,13 @@ pub fn touch(conn: &mut DbConn, agent: Uuid, at: NaiveDateTime) -> Result<Vec<Uu
     }
     Ok(resumed)
 }
+
+/// Open sessions by state, every open state listed (for the metrics).
+pub fn count_open_by_state(conn: &mut DbConn) -> Result<Vec<(&'static str, i64)>, StorageError> {
+    let rows: Vec<(String, i64)> = ws::table
+        .filter(ws::state.eq_any(open_states()))
+        .group_by(ws::state)
+        .select((ws::state, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(open_states().into_iter().map(|s| (s, rows.iter().find(|(r, _)| r == s).map_or(0, |(_, n)| *n))).collect())
+}

@@ -7,7 +7,7 @@
 //! own `TaskerClient` from one shared [`TaskerConfig`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::{Method, StatusCode};
 use awc::error::SendRequestError;
@@ -15,8 +15,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use tracing::Instrument;
+
 use super::contract::{self, *};
 use crate::auth::InternalToken;
+use crate::telemetry::metrics;
+use crate::telemetry::trace::{self, TRACEPARENT_HEADER, TraceParent};
 
 /// Where Tasker is and how to talk to it. Shared; clients are built per thread from it.
 #[derive(Debug, Clone)]
@@ -52,6 +56,8 @@ impl TaskerConfig {
 pub struct CallContext {
     pub granted: Vec<Uuid>,
     pub request_id: String,
+    /// The trace the call continues (`traceparent`, with a new parent span id).
+    pub trace: Option<TraceParent>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -101,9 +107,12 @@ impl TaskerClient {
     }
 
     /// One adapter call with the contract's headers, retried when that is safe.
+    /// `pattern` is the endpoint's route template (for metrics and spans).
+    #[allow(clippy::too_many_arguments)]
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
+        pattern: &'static str,
         path: &str,
         query: Option<String>,
         body: Option<&B>,
@@ -113,7 +122,7 @@ impl TaskerClient {
         let retry_safe = method == Method::GET || idempotency_key.is_some();
         let mut attempt = 0;
         loop {
-            let result = self.attempt(method.clone(), path, query.as_deref(), body, cx, idempotency_key).await;
+            let result = self.attempt(method.clone(), pattern, path, query.as_deref(), body, cx, idempotency_key).await;
             match result {
                 Err(e) if retry_safe && e.retryable() && attempt < self.config.retries => {
                     // Tasker's Retry-After when it gives one (capped), else exponential.
@@ -133,7 +142,43 @@ impl TaskerClient {
         }
     }
 
+    /// One HTTP request, timed and counted by endpoint and status, in its own span,
+    /// carrying the call's trace.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        pattern: &'static str,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&B>,
+        cx: &CallContext,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, TaskerError> {
+        let verb = verb_name(&method);
+        let span = tracing::info_span!(
+            target: "tasker",
+            "tasker request",
+            otel.name = %format!("{verb} {pattern}"),
+            otel.kind = "client",
+            http.request.method = verb,
+            http.route = pattern,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let traceparent = trace::outgoing(&span, cx.trace);
+        let started = Instant::now();
+        let (status, result) =
+            self.exchange(method, path, query, body, cx, idempotency_key, traceparent).instrument(span.clone()).await;
+        if let Some(s) = status {
+            span.record("http.response.status_code", s);
+        }
+        metrics::tasker_request(verb, pattern, status, started.elapsed());
+        result
+    }
+
+    /// The request and its answer; the status, when one came.
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -141,7 +186,8 @@ impl TaskerClient {
         body: Option<&B>,
         cx: &CallContext,
         idempotency_key: Option<&str>,
-    ) -> Result<T, TaskerError> {
+        traceparent: Option<TraceParent>,
+    ) -> (Option<u16>, Result<T, TaskerError>) {
         let mut url = format!("{}{}{}", self.config.base_url, contract::BASE_PATH, path);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
             url.push('?');
@@ -156,37 +202,52 @@ impl TaskerClient {
         if let Some(key) = idempotency_key {
             req = req.insert_header((IDEMPOTENCY_HEADER, key));
         }
+        if let Some(t) = traceparent {
+            req = req.insert_header((TRACEPARENT_HEADER, t.to_string()));
+        }
         let sent = match body {
             Some(b) => req.send_json(b).await,
             None => req.send().await,
         };
-        let mut res = sent.map_err(unavailable)?;
+        let mut res = match sent {
+            Ok(res) => res,
+            Err(e) => return (None, Err(unavailable(e))),
+        };
         let status = res.status();
-        let bytes = res.body().limit(16 * 1024 * 1024).await.map_err(|e| TaskerError::Unavailable {
+        let read = res.body().limit(16 * 1024 * 1024).await.map_err(|e| TaskerError::Unavailable {
             reason: format!("reading the answer failed: {e}"),
             retry_after_secs: None,
-        })?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| TaskerError::Protocol(format!("{status} answer does not match the contract: {e}")));
-        }
-        let retry_after =
-            res.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) if body.error.code == ErrorCode::Unavailable => {
-                Err(TaskerError::Unavailable { reason: body.error.message, retry_after_secs: retry_after })
-            }
-            Ok(body) => Err(TaskerError::Rejected(body.error)),
-            Err(_) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-                Err(TaskerError::Unavailable {
-                    reason: format!("Tasker answered {status}"),
-                    retry_after_secs: retry_after,
-                })
-            }
-            Err(_) => Err(TaskerError::Protocol(format!("{status} without a contract error body"))),
-        }
+        });
+        let answer = read.and_then(|bytes| answer(status, res.headers(), &bytes));
+        (Some(status.as_u16()), answer)
     }
+}
 
+/// What an answer means under the contract.
+fn answer<T: DeserializeOwned>(
+    status: StatusCode,
+    headers: &actix_web::http::header::HeaderMap,
+    bytes: &[u8],
+) -> Result<T, TaskerError> {
+    if status.is_success() {
+        return serde_json::from_slice(bytes)
+            .map_err(|e| TaskerError::Protocol(format!("{status} answer does not match the contract: {e}")));
+    }
+    let retry_after =
+        headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(body) if body.error.code == ErrorCode::Unavailable => {
+            Err(TaskerError::Unavailable { reason: body.error.message, retry_after_secs: retry_after })
+        }
+        Ok(body) => Err(TaskerError::Rejected(body.error)),
+        Err(_) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(TaskerError::Unavailable { reason: format!("Tasker answered {status}"), retry_after_secs: retry_after })
+        }
+        Err(_) => Err(TaskerError::Protocol(format!("{status} without a contract error body"))),
+    }
+}
+
+impl TaskerClient {
     /// A read endpoint, its path filled with `params`.
     pub async fn read<T: DeserializeOwned>(
         &self,
@@ -195,7 +256,7 @@ impl TaskerClient {
         query: Option<String>,
         cx: &CallContext,
     ) -> Result<T, TaskerError> {
-        self.call::<(), T>(Method::GET, &endpoint.path(params), query, None, cx, None).await
+        self.call::<(), T>(Method::GET, endpoint.pattern, &endpoint.path(params), query, None, cx, None).await
     }
 
     /// A write endpoint, with the idempotency key Tasker deduplicates on.
@@ -212,7 +273,7 @@ impl TaskerClient {
             Verb::Post => Method::POST,
             Verb::Patch => Method::PATCH,
         };
-        self.call(method, &endpoint.path(params), None, Some(body), cx, Some(key)).await
+        self.call(method, endpoint.pattern, &endpoint.path(params), None, Some(body), cx, Some(key)).await
     }
 
     // -------------------------------------------- the reads the gateway itself makes
@@ -249,6 +310,16 @@ impl TaskerClient {
     /// A card by id or key (`WEB-12`).
     pub async fn get_issue(&self, cx: &CallContext, reference: &str) -> Result<Issue, TaskerError> {
         self.read(&GET_ISSUE, &[reference], None, cx).await
+    }
+}
+
+/// The contract's methods by name (a label: never an unbounded string).
+fn verb_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
     }
 }
 

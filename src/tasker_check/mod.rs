@@ -166,7 +166,7 @@ impl Check {
 
     /// Granted exactly the project under check.
     pub fn cx(&self) -> CallContext {
-        CallContext { granted: vec![self.project], request_id: format!("tasker-check-{}", Uuid::new_v4()) }
+        CallContext { granted: vec![self.project], request_id: format!("tasker-check-{}", Uuid::new_v4()), trace: None }
     }
 
     /// What every title and text this run writes starts with.

@@ -22,7 +22,15 @@ async fn recorder() -> (String, Arc<Mutex<Vec<String>>>, actix_web::dev::ServerH
         let log = log.clone();
         App::new().default_service(web::to(move |req: HttpRequest| {
             log.lock().unwrap().push(format!("{} {}", req.method(), req.uri()));
-            async { HttpResponse::NotFound().json(serde_json::json!({"error": {"code": "not_found", "message": "x"}})) }
+            // The owner's projects, which the gateway itself asks for to check a grant.
+            let owners_projects = req.path().contains("/users/") && req.path().ends_with("/projects");
+            async move {
+                if owners_projects {
+                    let web = serde_json::json!({"id": nodedc_agent_gateway::reference_tasker::demo::WEB, "identifier": "WEB", "name": "Website"});
+                    return HttpResponse::Ok().json(serde_json::json!({"projects": [web]}));
+                }
+                HttpResponse::NotFound().json(serde_json::json!({"error": {"code": "not_found", "message": "x"}}))
+            }
         }))
     })
     .workers(1)
@@ -118,6 +126,10 @@ async fn no_raw_path_reaches_tasker(backend: Backend) {
     let (url, seen, recorder) = recorder().await;
     let app = TestApp::builder(backend).tasker_url(url).start().await;
     let f = app.web_agent(&["project:read", "issue:read", "issue:create", "issue:update", "issue:comment"]).await;
+    // Creating the agent asked Tasker for the owner's projects (the grant check), and
+    // nothing else.
+    let asked = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(asked, [format!("GET {BASE_PATH}/users/{}/projects", f.owner)]);
     let headers = [("Authorization", format!("Bearer {}", f.token)), ("Idempotency-Key", "probe-key-0001".into())];
     let paths = probe_paths();
     assert!(paths.len() > 150, "the probe covers the contract: {} paths", paths.len());

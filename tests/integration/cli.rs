@@ -12,6 +12,8 @@ use uuid::Uuid;
 const INTERNAL: &str = "cli-test-internal-token-0123456789abcdefghijkl";
 /// The demo project WEB of the embedded reference Tasker.
 const WEB: &str = "7a5c0002-0000-4000-8000-000000000111";
+/// The demo user Alice, a member of WEB.
+const ALICE: &str = "7a5c0001-0000-4000-8000-0000000a11ce";
 
 async fn get(url: &str, bearer: Option<&str>) -> (u16, Value) {
     let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
@@ -172,19 +174,30 @@ fn operator(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {
 async fn operator_commands_manage_owners_agents_and_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
-    let owner = Uuid::new_v4().to_string();
-    let project = Uuid::new_v4();
+    // Alice of the embedded reference Tasker's demo workspace, a member of WEB.
+    let owner = ALICE.to_string();
 
-    let (code, out, err) = operator(dir.path(), &url, &["owner", "upsert", "--user-id", &owner, "--name", "Alice"]);
+    let (code, out, err) =
+        operator(dir.path(), &url, &["owner", "upsert", "--user-id", &owner, "--name", "Alice", "--init"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("codex_agents true"));
+    assert!(err.contains(&format!("database: SQLite file {}", dir.path().join("gw.db").display())), "{err}");
+
+    // A project Tasker does not have for her is refused, naming hers.
+    let made_up = format!("{}:WEB", Uuid::new_v4());
+    let (code, out, err) =
+        operator(dir.path(), &url, &["agent", "create", "--owner", &owner, "--name", "Web Bot", "--project", &made_up]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("unknown_project") && err.contains(&format!("WEB ({WEB})")), "{err}");
+    let (_, out, _) = operator(dir.path(), &url, &["agent", "list"]);
+    assert!(out.contains("no agents"), "nothing was created: {out}");
 
     let (code, _, err) =
         operator(dir.path(), &url, &["agent", "create", "--owner", &owner, "--name", "bad", "--scope", "issue:delete"]);
     assert_eq!(code, 2);
     assert!(err.contains("issue:create"), "the valid scopes are listed: {err}");
 
-    let proj = format!("{project}:WEB");
+    let proj = format!("{WEB}:WEB");
     let (code, out, err) = operator(
         dir.path(),
         &url,
@@ -347,7 +360,8 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
         (res.status().as_u16(), v)
     };
 
-    let owner = Uuid::new_v4();
+    // Alice: a member of the seeded WEB, so the grant is accepted.
+    let owner = ALICE;
     let base = format!("/api/internal/v1/owners/{owner}");
     call(
         "PUT",
@@ -480,7 +494,7 @@ async fn secret_reaches_no_log_row_listing_or_file(backend: nodedc_agent_gateway
     }
 }
 
-on_both_backends!(secret_reaches_no_log_row_listing_or_file);
+on_both_backends!(secret_reaches_no_log_row_listing_or_file, operator_commands_refuse_a_missing_database_without_init);
 
 #[actix_web::test]
 async fn a_gateway_uses_the_tasker_it_is_given() {
@@ -506,13 +520,20 @@ async fn a_gateway_uses_the_tasker_it_is_given() {
     assert_eq!(status, 200);
     let _ = page;
     // A gateway configured with its URL and token, on another database.
-    let owner = "7a5c0001-0000-4000-8000-0000000a11ce";
-    operator(dir.path(), &gateway_db, &["owner", "upsert", "--user-id", owner, "--name", "Alice"]);
+    let owner = ALICE;
+    operator(dir.path(), &gateway_db, &["owner", "upsert", "--user-id", owner, "--name", "Alice", "--init"]);
     let project = format!("{WEB}:WEB");
+    // The grant is checked against that Tasker (its token read from a file).
+    let token_file = dir.path().join("tasker-token");
+    std::fs::write(&token_file, format!("{tasker_token}\n")).unwrap();
+    let tasker_url = format!("http://{}", tasker.addr);
     let (_, out, err) = operator(
         dir.path(),
         &gateway_db,
-        &["agent", "create", "--owner", owner, "--name", "remote", "--project", &project],
+        &["agent", "create", "--owner", owner, "--name", "remote", "--project", &project, "--tasker-url", &tasker_url]
+            .into_iter()
+            .chain(["--tasker-token-file", token_file.to_str().unwrap()])
+            .collect::<Vec<_>>(),
     );
     let agent = out.split_whitespace().nth(1).unwrap_or_else(|| panic!("{err}")).to_string();
     let (_, out, _) = operator(dir.path(), &gateway_db, &["token", "issue", "--agent", &agent]);
@@ -559,4 +580,151 @@ async fn a_gateway_uses_the_tasker_it_is_given() {
     assert_eq!((status, body["error"]["code"].as_str()), (502, Some("tasker_misconfigured")), "{body}");
     gw.terminate();
     tasker.terminate();
+}
+
+/// An operator command where there is no database yet (the wrong directory, a new
+/// PostgreSQL database) fails naming the database and creates nothing; `--init`
+/// creates it.
+async fn operator_commands_refuse_a_missing_database_without_init(backend: nodedc_agent_gateway::storage::Backend) {
+    use nodedc_agent_gateway::storage::Backend;
+    let cwd = tempfile::tempdir().unwrap();
+    let owner = Uuid::new_v4().to_string();
+    let show = ["owner", "show", "--user-id", owner.as_str()];
+    let test_db = crate::common::TestDb::new(backend);
+    let with_db = |args: &[&str]| {
+        let mut cmd = command(cwd.path());
+        cmd.args(args);
+        if backend == Backend::Postgres {
+            cmd.args(["--database-url", &test_db.raw_url]);
+        }
+        run(cmd)
+    };
+    for args in
+        [&show[..], &["agent", "list"], &["token", "list", "--agent", &owner], &["console-link", "--owner", &owner]]
+    {
+        let (code, out, err) = with_db(args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        let named = match backend {
+            Backend::Sqlite => {
+                format!("the database SQLite file {} does not exist", Path::new(".agent-gateway/gateway.db").display())
+            }
+            Backend::Postgres => "has no gateway tables".to_string(),
+        };
+        assert!(err.contains(&named) && err.contains("--init"), "{args:?}: {err}");
+        assert!(!cwd.path().join(".agent-gateway").exists(), "{args:?} created the data directory");
+    }
+    if backend == Backend::Postgres {
+        assert!(!dump_postgres(&test_db.raw_url).contains("agents"), "no table was created");
+    }
+    let upsert = ["owner", "upsert", "--user-id", owner.as_str(), "--name", "Ann"];
+    let (code, _, err) = with_db(&upsert);
+    assert_eq!(code, 1, "{err}");
+    let (code, out, err) = with_db(&[&upsert[..], &["--init"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = with_db(&show);
+    assert_eq!(code, 0, "the database exists now: {err}");
+    assert!(out.contains("Ann"), "{out}");
+    if backend == Backend::Sqlite {
+        assert!(cwd.path().join(".agent-gateway/gateway.db").is_file());
+    }
+}
+
+/// `token issue`, `demo-setup` and `console-link` print the URL `serve` would use with
+/// the same settings: PUBLIC_URL, else http:// + BIND.
+#[test]
+fn printed_urls_follow_public_url_and_bind() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let with = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = command(dir.path());
+        cmd.args(args).args(["--database-url", &url]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd)
+    };
+    let bind = [("NODEDC_AGENT_GATEWAY_BIND", "127.0.0.1:18787")];
+    let (code, out, err) = with(&bind, &["demo-setup"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--url http://127.0.0.1:18787/mcp"), "{out}");
+    let agent = out.lines().find_map(|l| l.strip_prefix("agent Demo agent (")).unwrap().trim_end_matches("): created");
+    let (code, out, err) = with(&bind, &["token", "issue", "--agent", agent]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("url = \"http://127.0.0.1:18787/mcp\""), "{out}");
+    assert!(out.contains("codex mcp add nodedc_demo_agent --url http://127.0.0.1:18787/mcp"), "{out}");
+    let (_, out, _) = with(&bind, &["console-link", "--owner", ALICE]);
+    assert!(out.starts_with("http://127.0.0.1:18787/console/sign-in?link="), "{out}");
+    // PUBLIC_URL wins over BIND; a bad BIND is a usage error before anything is written.
+    let public = [("NODEDC_AGENT_GATEWAY_PUBLIC_URL", "https://agents.example.com/"), bind[0]];
+    let (_, out, _) = with(&public, &["token", "issue", "--agent", agent]);
+    assert!(out.contains("--url https://agents.example.com/mcp"), "{out}");
+    let (code, _, err) = with(&[("NODEDC_AGENT_GATEWAY_BIND", "nowhere")], &["token", "issue", "--agent", agent]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("NODEDC_AGENT_GATEWAY_BIND (--bind): `nowhere` is not an address"), "{err}");
+    let (_, out, _) = with(&[], &["token", "list", "--agent", agent]);
+    assert_eq!(out.lines().count(), 3, "demo-setup's token and two issued: {out}");
+}
+
+/// DATABASE_URL_FILE and TASKER_TOKEN_FILE: read like INTERNAL_TOKEN_FILE, never both a
+/// value and a file, and a problem names the setting and the path, not the contents.
+#[test]
+fn database_url_and_tasker_token_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("db-url");
+    std::fs::write(&url_file, format!("{}\n", sqlite_url(dir.path()))).unwrap();
+    let mut cmd = command(dir.path());
+    cmd.arg("migrate").env("NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE", &url_file);
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("gw.db").is_file(), "the URL in the file was used");
+
+    let mut cmd = command(dir.path());
+    cmd.args(["agent", "list"])
+        .env("NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE", &url_file)
+        .env("NODEDC_AGENT_GATEWAY_DATABASE_URL", "postgres://gw:db-secret-pw@db/gw");
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("NODEDC_AGENT_GATEWAY_DATABASE_URL (--database-url): is set together with NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE"),
+        "{err}"
+    );
+    assert!(!err.contains("db-secret-pw"), "{err}");
+
+    let secret_url = dir.path().join("secret-url");
+    std::fs::write(&secret_url, "mysql://gw:file-secret-pw@db/gw").unwrap();
+    let missing = dir.path().join("no-such-token");
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--tasker-url", "http://127.0.0.1:9"])
+        .env("NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE", &secret_url)
+        .env("NODEDC_AGENT_GATEWAY_TASKER_TOKEN_FILE", &missing);
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "NODEDC_AGENT_GATEWAY_DATABASE_URL_FILE (--database-url-file): the URL in {}",
+            secret_url.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "NODEDC_AGENT_GATEWAY_TASKER_TOKEN_FILE (--tasker-token-file): {} cannot be read",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("file-secret-pw"), "{err}");
+
+    let token_file = dir.path().join("tasker-token");
+    std::fs::write(&token_file, "tasker-token-from-a-file-0123456789abcdef").unwrap();
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--tasker-url", "http://127.0.0.1:9", "--tasker-token", "x".repeat(40).as_str()])
+        .env("NODEDC_AGENT_GATEWAY_TASKER_TOKEN_FILE", &token_file);
+    let (code, _, err) = run(cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("TASKER_TOKEN (--tasker-token): is set together with NODEDC_AGENT_GATEWAY_TASKER_TOKEN_FILE"),
+        "{err}"
+    );
+    assert!(!err.contains("tasker-token-from-a-file"), "{err}");
 }

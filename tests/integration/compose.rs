@@ -450,20 +450,11 @@ fn every_container_runs_outside_docker_with_its_healthcheck() {
     assert!(probe(&postgres_probe(&m, &host, &port), &BTreeMap::new()), "pg_isready fails on a running server");
     assert!(!probe(&postgres_probe(&m, "127.0.0.1", "1"), &BTreeMap::new()), "pg_isready passes with no server");
 
-    // `docker compose run --rm gateway demo-setup`: the gateway's environment, the
-    // command replaced, first thing on an empty database.
     let gateway_env = |tasker: &str| {
         let bind = ("NODEDC_AGENT_GATEWAY_BIND", "127.0.0.1:0".to_string());
         let tasker = ("NODEDC_AGENT_GATEWAY_TASKER_URL", tasker.to_string());
         container_env(&m, "gateway", &[database.clone(), data.clone(), bind, tasker])
     };
-    let (code, stdout, stderr) =
-        run(container(dir.path(), &gateway_env("http://127.0.0.1:9"), &["demo-setup".to_string()]));
-    assert_eq!(code, 0, "demo-setup through the entrypoint failed:\n{stdout}{stderr}");
-    let token = exported_token(&stdout);
-    let public_url = env(&m, "gateway", "NODEDC_AGENT_GATEWAY_PUBLIC_URL").expect("PUBLIC_URL");
-    assert!(stdout.contains(&format!("url = \"{public_url}/mcp\"")), "not the compose PUBLIC_URL:\n{stdout}");
-    assert!(!stderr.contains(&token), "the token reached the log:\n{stderr}");
 
     // reference-tasker: its command and environment; its healthcheck passes once it is
     // up and fails when nothing listens.
@@ -474,6 +465,17 @@ fn every_container_runs_outside_docker_with_its_healthcheck() {
     let tasker_port = port_of(&tasker.addr).expect("tasker port");
     let tasker_check = on_port(&healthcheck(&m, "reference-tasker"), 8788, tasker_port);
     assert_becomes_healthy("reference-tasker", &tasker_check, &tasker_env);
+
+    // `docker compose run --rm gateway demo-setup`: the gateway's environment, the
+    // command replaced, on a new stack (`run` starts the services it depends on, so
+    // the reference Tasker that confirms the demo grant answers).
+    let (code, stdout, stderr) =
+        run(container(dir.path(), &gateway_env(&format!("http://{}", tasker.addr)), &["demo-setup".to_string()]));
+    assert_eq!(code, 0, "demo-setup through the entrypoint failed:\n{stdout}{stderr}");
+    let token = exported_token(&stdout);
+    let public_url = env(&m, "gateway", "NODEDC_AGENT_GATEWAY_PUBLIC_URL").expect("PUBLIC_URL");
+    assert!(stdout.contains(&format!("url = \"{public_url}/mcp\"")), "not the compose PUBLIC_URL:\n{stdout}");
+    assert!(!stderr.contains(&token), "the token reached the log:\n{stderr}");
 
     // gateway: no command (the entrypoint migrates, then serves), talking to that Tasker.
     let env = gateway_env(&format!("http://{}", tasker.addr));

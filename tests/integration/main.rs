@@ -16,6 +16,7 @@ mod entrypoint;
 mod mcp;
 mod mcp_clients;
 mod mcp_stateless;
+mod observability;
 mod openapi;
 mod owner_api;
 mod reference_tasker;

@@ -38,6 +38,8 @@ async fn audit_count(app: &TestApp, f: &Fixture) -> usize {
 
 on_both_backends!(
     a_write_scope_does_not_grant_reads,
+    sessions_end_when_idle_or_when_the_owner_is_blocked,
+    ended_sessions_and_old_audit_events_are_purged,
     refusals_before_the_pipeline_are_audited,
     initialize_negotiates_every_supported_version,
     protocol_faults_are_json_rpc_errors,
@@ -717,6 +719,86 @@ async fn refusals_before_the_pipeline_are_audited(backend: Backend) {
     app.stop().await;
 }
 
+async fn sessions_end_when_idle_or_when_the_owner_is_blocked(backend: Backend) {
+    use nodedc_agent_gateway::actors::janitor::Retention;
+    let idle = Retention { mcp_session_idle: Duration::from_secs(2), audit_days: None };
+    let app = TestApp::builder(backend).retention(idle).start().await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-06-18").await;
+    assert_eq!(m.request("tools/list", json!({})).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let r = m.request("tools/list", json!({})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_i64()),
+        (404, Some(-32001)),
+        "an idle session is over: {}",
+        r.text
+    );
+    app.stop().await;
+
+    // Blocking the owner ends its agents' sessions, as a token revoke does: they stay
+    // ended when the owner is unblocked.
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let mut m = Mcp::connect(&app, &f.token, "2025-06-18").await;
+    assert_eq!(m.request("tools/list", json!({})).await.status, 200);
+    app.upsert_owner(demo::ALICE, "blocked", true).await;
+    app.upsert_owner(demo::ALICE, "active", true).await;
+    let r = m.request("tools/list", json!({})).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let mut again = Mcp::connect(&app, &f.token, "2025-06-18").await;
+    assert_eq!(again.request("tools/list", json!({})).await.status, 200, "a new session works");
+    app.stop().await;
+}
+
+async fn ended_sessions_and_old_audit_events_are_purged(backend: Backend) {
+    use nodedc_agent_gateway::storage::{self, audit, mcp_sessions};
+    let app = TestApp::start(backend).await;
+    let f = app.web_agent(ALL_BUT_MEMBERS).await;
+    let (token, now) = (f.token_id, storage::now());
+    let hours = move |h: i64| now - chrono::Duration::hours(h);
+    let (fresh, idle, closed_long_ago) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    app.db
+        .write(move |c| {
+            mcp_sessions::insert(c, fresh, token, "2025-06-18", hours(1))?;
+            mcp_sessions::insert(c, idle, token, "2025-06-18", hours(30))?;
+            mcp_sessions::insert(c, closed_long_ago, token, "2025-06-18", hours(3))?;
+            mcp_sessions::close(c, closed_long_ago, hours(49))?;
+            assert_eq!(mcp_sessions::purge(c, hours(24), hours(24))?, 2);
+            let left = mcp_sessions::find_open_many(
+                c,
+                &[fresh, idle, closed_long_ago],
+                chrono::DateTime::UNIX_EPOCH.naive_utc(),
+            )?;
+            assert_eq!(left.keys().copied().collect::<Vec<_>>(), [fresh]);
+            Ok::<_, storage::StorageError>(())
+        })
+        .await
+        .unwrap();
+    // Audit retention: events older than the cut-off go, in batches; newer ones stay.
+    Mcp::connect(&app, &f.token, "2025-06-18").await.ok("list_projects", json!({})).await;
+    let before = audit_count(&app, &f).await;
+    assert!(before > 0, "a recent event to keep");
+    let ctx = nodedc_agent_gateway::service::Ctx::new("old-1", nodedc_agent_gateway::model::AuditActor::Agent);
+    for i in 0..3 {
+        let mut e = nodedc_agent_gateway::service::audit::record(
+            &ctx,
+            "get_issue",
+            nodedc_agent_gateway::service::audit::Subject::agent(Some(demo::ALICE), f.agent),
+            nodedc_agent_gateway::model::Outcome::Allowed,
+            None,
+        );
+        e.occurred_at = (now - chrono::Duration::days(40 + i)).and_utc();
+        app.db.run(move |c| audit::insert(c, &e)).await.unwrap();
+    }
+    assert_eq!(audit_count(&app, &f).await, before + 3);
+    let cut = now - chrono::Duration::days(30);
+    assert_eq!(app.db.write(move |c| audit::purge_before(c, cut, 2)).await.unwrap(), 2);
+    assert_eq!(app.db.write(move |c| audit::purge_before(c, cut, 2)).await.unwrap(), 1);
+    assert_eq!(audit_count(&app, &f).await, before, "only the old events went");
+    app.stop().await;
+}
+
 async fn sessions_survive_a_new_actor(backend: Backend) {
     use nodedc_agent_gateway::actors::TokenSessions;
     use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Authenticate};
@@ -865,7 +947,7 @@ async fn a_write_on_a_card_with_a_large_log_answers_and_keeps_a_few_kb(backend: 
         format!("http://{}", app.tasker.addr),
         InternalToken::new(crate::common::TASKER_TOKEN.into()),
     )));
-    let cx = CallContext { granted: vec![demo::WEB], request_id: "seed".into() };
+    let cx = CallContext { granted: vec![demo::WEB], request_id: "seed".into(), trace: None };
     let actor =
         Actor { agent_id: f.agent, agent_name: "seed".into(), owner_user_id: f.owner, request_id: "seed".into() };
     // 1,000 entries of 1,000 characters, in requests under Tasker's body limit.

@@ -150,7 +150,7 @@ fn operator(dir: &Path, db: &str, args: &[&str]) -> String {
 fn setup(bind: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("gw.db").display());
-    operator(dir.path(), &db, &["owner", "upsert", "--user-id", ALICE, "--name", "Alice"]);
+    operator(dir.path(), &db, &["owner", "upsert", "--user-id", ALICE, "--name", "Alice", "--init"]);
     let mut args = vec!["agent", "create", "--owner", ALICE, "--name", "Web bot", "--project", WEB];
     for s in SCOPES {
         args.extend(["--scope", s]);

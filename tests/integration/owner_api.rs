@@ -6,6 +6,8 @@ use nodedc_agent_gateway::storage::audit::{AuditFilter, list};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use nodedc_agent_gateway::reference_tasker::demo;
+
 use crate::common::{INTERNAL_TOKEN, TestApp};
 
 on_both_backends!(
@@ -21,6 +23,8 @@ on_both_backends!(
     names_are_one_line_without_bidi_overrides,
     concurrent_first_upserts_of_an_owner_all_succeed,
     readiness_reflects_the_schema,
+    grants_are_checked_against_tasker,
+    readiness_reports_tasker_separately,
 );
 
 async fn readiness_reflects_the_schema(backend: Backend) {
@@ -64,7 +68,10 @@ async fn agent_lifecycle_through_every_route(backend: Backend) {
     let r = app.internal("GET", &format!("/owners/{owner}/access"), None).await;
     assert_eq!(r.body, json!({"owner_user_id": owner, "allowed": true, "reason": null, "message": null}));
 
-    let project = Uuid::new_v4();
+    // Projects the owner has in the reference Tasker.
+    let (project, other) = (demo::WEB, demo::OPS);
+    app.tasker_member(owner, project).await;
+    app.tasker_member(owner, other).await;
     let r = app
         .internal(
             "POST",
@@ -91,7 +98,6 @@ async fn agent_lifecycle_through_every_route(backend: Backend) {
     assert_eq!((r.status, r.body["name"].as_str()), (200, Some("Web bot 2")));
     assert_eq!(r.body["description"], "works on the web board", "untouched fields stay");
 
-    let other = Uuid::new_v4();
     let r = app
         .internal(
             "PUT",
@@ -252,11 +258,12 @@ async fn new_agents_get_read_only_grants_unless_asked(backend: Backend) {
     let app = TestApp::start(backend).await;
     let owner = Uuid::new_v4();
     app.upsert_owner(owner, "active", true).await;
+    app.tasker_member(owner, demo::WEB).await;
     let r = app
         .internal(
             "POST",
             &format!("/owners/{owner}/agents"),
-            Some(json!({"name": "reader", "grants": [{"project_id": Uuid::new_v4(), "project_identifier": "WEB"}]})),
+            Some(json!({"name": "reader", "grants": [{"project_id": demo::WEB, "project_identifier": "WEB"}]})),
         )
         .await;
     assert_eq!(r.status, 201);
@@ -597,4 +604,109 @@ async fn agent_names_are_unique_per_owner(backend: Backend) {
     app.internal("POST", &format!("/owners/{owner}/agents/{id}/revoke"), None).await;
     assert_eq!(create("bot").await.status, 201);
     app.stop().await;
+}
+
+/// A grant must name one of the owner's projects in Tasker by its id and identifier:
+/// otherwise it is refused, naming the owner's projects, on create and on replace, and
+/// nothing is stored.
+async fn grants_are_checked_against_tasker(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = app.agent_with_token().await; // a member of WEB only
+    let agents = format!("/owners/{}/agents", f.owner);
+    let web = format!("WEB ({})", demo::WEB);
+    let nowhere = Uuid::new_v4();
+    let cases = [
+        (json!({"project_id": nowhere, "project_identifier": "WEB"}), nowhere.to_string()),
+        // OPS exists, but this owner is not a member of it.
+        (json!({"project_id": demo::OPS, "project_identifier": "OPS"}), demo::OPS.to_string()),
+        // The right project under another identifier.
+        (json!({"project_id": demo::WEB, "project_identifier": "WBE"}), "is WEB in Tasker, not WBE".to_string()),
+    ];
+    for (grant, names) in cases {
+        let r = app.internal("POST", &agents, Some(json!({"name": "new", "grants": [grant.clone()]}))).await;
+        assert_eq!((r.status, r.code()), (422, "unknown_project"), "{}", r.text);
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&names) && message.contains(&web), "{message}");
+        let r = app.internal("PUT", &format!("{agents}/{}/grants", f.agent), Some(json!({"grants": [grant]}))).await;
+        assert_eq!((r.status, r.code()), (422, "unknown_project"), "{}", r.text);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(&web));
+    }
+    let r = app.internal("GET", &agents, None).await;
+    assert_eq!(r.body["agents"].as_array().unwrap().len(), 1, "no agent was created");
+    let r = app.internal("GET", &format!("{agents}/{}/grants", f.agent), None).await;
+    assert_eq!(r.body["grants"][0]["project_id"], json!(demo::WEB), "the grants are unchanged");
+    // Any case of the right identifier is the same project.
+    let r = app
+        .internal(
+            "POST",
+            &agents,
+            Some(json!({"name": "ok", "grants": [{"project_id": demo::WEB, "project_identifier": "web"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.stop().await;
+
+    // Tasker not answering: refused as unavailable (503), not accepted unchecked.
+    let app = TestApp::builder(backend).tasker_url("http://127.0.0.1:9".into()).start().await;
+    let owner = Uuid::new_v4();
+    app.upsert_owner(owner, "active", true).await;
+    app.tasker_member(owner, demo::WEB).await;
+    let r = app
+        .internal(
+            "POST",
+            &format!("/owners/{owner}/agents"),
+            Some(json!({"name": "x", "grants": [{"project_id": demo::WEB, "project_identifier": "WEB"}]})),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (503, "tasker_unavailable"), "{}", r.text);
+    assert!(!r.text.contains("127.0.0.1:9"), "Tasker's address stays in the log: {}", r.text);
+    // Without grants, Tasker is not needed.
+    let r = app.internal("POST", &format!("/owners/{owner}/agents"), Some(json!({"name": "x"}))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.stop().await;
+}
+
+/// `/readyz` says whether Tasker answers, in its own field, and stays 200 while the
+/// database is ready.
+async fn readiness_reports_tasker_separately(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let r = app.send("GET", "/readyz", None, None).await;
+    assert_eq!((r.status, r.body["tasker"].as_str()), (200, Some("reachable")), "{}", r.text);
+    assert_eq!(r.body["schema"], "current");
+    app.stop().await;
+    let app = TestApp::builder(backend).tasker_url("http://127.0.0.1:9".into()).start().await;
+    let r = app.send("GET", "/readyz", None, None).await;
+    assert_eq!((r.status, r.body["tasker"].as_str()), (200, Some("unreachable")), "{}", r.text);
+    assert_eq!(r.body["status"], "ready");
+    app.stop().await;
+
+    // Unauthenticated calls do not become calls to Tasker one for one: one probe
+    // answers every call for a few seconds, concurrent ones included.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let counted = counted.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { actix_web::HttpResponse::Ok().json(json!({"projects": []})) }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let url = format!("http://{}", server.addrs()[0]);
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let app = TestApp::builder(backend).tasker_url(url).start().await;
+    let answers = futures_util::future::join_all((0..10).map(|_| app.send("GET", "/readyz", None, None))).await;
+    assert!(
+        answers.iter().all(|r| r.body["tasker"] == "reachable"),
+        "{:?}",
+        answers.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "one probe for ten calls");
+    app.stop().await;
+    handle.stop(false).await;
 }

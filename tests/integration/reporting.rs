@@ -430,6 +430,7 @@ async fn separate_internal_tokens_keep_to_their_routes(backend: Backend) {
     let r = call(TASKER, "PUT", format!("/owners/{owner}"), Some(projection.clone())).await;
     assert_eq!((r.status, r.code()), (403, "internal_token_not_allowed"));
     assert_eq!(call(LAUNCHER, "PUT", format!("/owners/{owner}"), Some(projection)).await.status, 200);
+    app.tasker_member(owner, nodedc_agent_gateway::reference_tasker::demo::WEB).await;
     let agent = json!({"name": "bot", "grants": [{"project_id": nodedc_agent_gateway::reference_tasker::demo::WEB, "project_identifier": "WEB"}]});
     let r = call(LAUNCHER, "POST", format!("/owners/{owner}/agents"), Some(agent.clone())).await;
     assert_eq!((r.status, r.code()), (403, "internal_token_not_allowed"));

@@ -65,7 +65,7 @@ impl Env {
     }
 
     fn cx_ids(&self, ids: &[Uuid]) -> CallContext {
-        CallContext { granted: ids.to_vec(), request_id: format!("req-{}", Uuid::new_v4()) }
+        CallContext { granted: ids.to_vec(), request_id: format!("req-{}", Uuid::new_v4()), trace: None }
     }
 
     fn actor(&self) -> Actor {
@@ -119,6 +119,7 @@ on_both_backends!(
     a_full_mailbox_answers_busy_with_a_retry_hint,
     history_shows_the_agent_and_its_owner,
     stale_block_replace_conflicts_with_current_content,
+    writes_to_one_card_apply_in_submission_order,
 );
 
 async fn every_read_endpoint_through_the_client(backend: Backend) {
@@ -161,6 +162,31 @@ async fn submit<T: Send + 'static>(w: &actix::Addr<TaskerWriter>, env: &Env, job
 
 fn issue(w: IssueWritten) -> Issue {
     w.issue
+}
+
+async fn writes_to_one_card_apply_in_submission_order(backend: Backend) {
+    let env = Env::start(backend).await;
+    // Room for all forty in one project's queue (the default bound is 32).
+    let w = env.writer(WriterLimits { max_pending: 64, max_per_project: 64 });
+    let a = issue(submit(&w, &env, create_issue::write(env.web.id, create_body(&env, "Ordered A"))).await.unwrap());
+    let b = issue(submit(&w, &env, create_issue::write(env.web.id, create_body(&env, "Ordered B"))).await.unwrap());
+    // Forty appends queued at once, interleaved between the two cards: each card's
+    // log must come out in the order its writes were submitted.
+    let append = |card: &Issue, entry: String| {
+        let ops = UpdateBlocks { actor: env.actor(), ops: vec![BlockOp::AppendLog { entry }] };
+        submit(&w, &env, update_structured_blocks::write(env.web.id, card.id, ops))
+    };
+    let writes = (0..20).flat_map(|i| [append(&a, format!("a{i}")), append(&b, format!("b{i}"))]);
+    for r in futures_util::future::join_all(writes).await {
+        r.unwrap();
+    }
+    for (card, prefix) in [(&a, "a"), (&b, "b")] {
+        let read = env.client.get_issue(&env.cx(), &card.key).await.unwrap();
+        let log = read.blocks.log.unwrap_or_default();
+        let expected: Vec<String> = (0..20).map(|i| format!("{prefix}{i}")).collect();
+        assert_eq!(log, expected, "{}", card.key);
+    }
+    env.stop().await;
 }
 
 async fn every_write_endpoint_through_the_writer(backend: Backend) {
@@ -733,7 +759,7 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
     };
     let job =
         set_issue_labels::write(card.project_id, card_id, ChangeSet { actor, add: vec!["bug".into()], remove: vec![] });
-    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into() };
+    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into(), trace: None };
     let err = tasker_writer::submit(&w, job, cx, "k".into()).await.unwrap_err();
     match err {
         WriteError::NotApplied(what) => assert!(what.contains("bug"), "{what}"),
@@ -747,7 +773,7 @@ async fn a_write_that_did_not_take_effect_is_an_error() {
         request_id: "r".into(),
     };
     let job = move_issue::write(card.project_id, card_id, MoveIssue { actor, state: "Done".into() });
-    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into() };
+    let cx = CallContext { granted: vec![card.project_id], request_id: "r".into(), trace: None };
     let err = tasker_writer::submit(&w, job, cx, "k2".into()).await.unwrap_err();
     assert!(matches!(&err, WriteError::NotApplied(what) if what.contains("Todo")), "{err:?}");
     handle.stop(false).await;
@@ -790,7 +816,7 @@ async fn reads_and_keyed_writes_are_retried_on_unavailability() {
     let mut config = TaskerConfig::new(format!("http://{addr}"), InternalToken::new(TOKEN.into()));
     config.backoff = Duration::from_millis(10);
     let client = TaskerClient::new(Arc::new(config));
-    let cx = CallContext { granted: vec![], request_id: "r".into() };
+    let cx = CallContext { granted: vec![], request_id: "r".into(), trace: None };
     let listed = client.list_projects(&cx).await.unwrap();
     assert!(listed.projects.is_empty());
     assert_eq!(calls.load(Ordering::SeqCst), 3, "two retries, then the answer");

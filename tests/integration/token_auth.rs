@@ -151,7 +151,7 @@ async fn revocation_by_another_process_refuses_next_request(backend: Backend) {
     assert_eq!(app.whoami(&f.token).await.status, 200);
     // An operator CLI (or another replica) changes the database without telling this
     // process's actor: liveness is read per request, so there is still no window.
-    let other = Services { db: &app.db, sessions: None, work_sessions: None };
+    let other = Services { db: &app.db, sessions: None, work_sessions: None, tasker: Some(&app.state.tasker) };
     other.revoke_token(&Ctx::operator(), Within::AnyOwner, None, f.token_id).await.unwrap();
     let r = app.whoami(&f.token).await;
     assert_eq!((r.status, r.code()), (401, "token_revoked"));

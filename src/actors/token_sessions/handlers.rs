@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use actix::fut::LocalBoxActorFuture;
 use actix::prelude::*;
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -89,19 +89,24 @@ fn liveness_error(r: &TokenAuthRecord, now: chrono::DateTime<Utc>) -> Option<Aut
     None
 }
 
-pub(super) async fn write_usage(
-    db: &Db,
-    used: Vec<(Uuid, NaiveDateTime)>,
-    seen: Vec<(Uuid, NaiveDateTime)>,
-) -> Result<(), StorageError> {
+pub(super) async fn write_usage(db: &Db, usage: super::PendingUsage) -> Result<(), StorageError> {
     db.write(move |conn| {
-        storage::tokens::touch_last_used(conn, &used)?;
-        storage::agents::touch_last_seen(conn, &seen)
+        storage::tokens::touch_last_used(conn, &usage.tokens)?;
+        storage::agents::touch_last_seen(conn, &usage.agents)?;
+        storage::mcp_sessions::touch(conn, &usage.sessions)
     })
     .await
 }
 
 impl TokenSessions {
+    /// A session used by an authenticated request: its last use is written with the
+    /// next batch (it keeps the session from expiring).
+    fn note_session(&mut self, id: Option<Uuid>, version: &Option<String>) {
+        if let (Some(id), Some(_)) = (id, version) {
+            self.session_seen.insert(id, storage::now());
+        }
+    }
+
     fn principal(&mut self, r: TokenAuthRecord, grants: Vec<Grant>) -> Principal {
         let now = storage::now();
         self.last_used.insert(r.token_id, now);
@@ -213,6 +218,7 @@ impl Handler<Authenticate> for TokenSessions {
             return Box::pin(actix::fut::ready(Err(AuthError::TooManyFailures { retry_after_secs })));
         }
 
+        let session_id = session;
         let read = self.read_state(token_id, session, ctx);
         let read =
             async move { read.await.unwrap_or_else(|_| Err(StorageError::Interact("the read was dropped".into()))) };
@@ -248,6 +254,7 @@ impl Handler<Authenticate> for TokenSessions {
             // Checked again: a verification may have completed while we read.
             if known_good || act.is_verified(token_id, &digest) {
                 let principal = act.principal(record, grants);
+                act.note_session(session_id, &session);
                 return actix::fut::ready(Ok(Authenticated { principal, session })).boxed_local();
             }
             // Checked again and charged up front, right where argon2 would start: a
@@ -271,6 +278,7 @@ impl Handler<Authenticate> for TokenSessions {
                         if !joins && let Some(ip) = client {
                             act.by_address.refund(&ip);
                         }
+                        act.note_session(session_id, &session);
                         Ok(Authenticated { principal: act.principal(record, grants), session })
                     }
                     Ok(false) => Err(AuthError::InvalidToken),
@@ -305,10 +313,10 @@ impl Handler<InvalidateOwner> for TokenSessions {
 impl Handler<Flush> for TokenSessions {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, _: Flush, _: &mut Context<Self>) -> Self::Result {
-        let (used, seen) = self.take_pending_usage();
+        let usage = self.take_pending_usage();
         let db = self.db.clone();
         Box::pin(async move {
-            if let Err(e) = write_usage(&db, used, seen).await {
+            if let Err(e) = write_usage(&db, usage).await {
                 tracing::warn!(error = %e, "could not record token last-used times");
             }
         })

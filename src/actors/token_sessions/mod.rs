@@ -55,6 +55,8 @@ pub struct AuthLimits {
     pub queued_verifications: usize,
     /// How often last-used times are written.
     pub flush_interval: Duration,
+    /// An MCP session unused this long is over (`MCP_SESSION_IDLE_SECS`).
+    pub session_idle: Duration,
 }
 
 impl Default for AuthLimits {
@@ -67,6 +69,7 @@ impl Default for AuthLimits {
             concurrent_verifications: (cpus / 2).max(1),
             queued_verifications: 16,
             flush_interval: Duration::from_secs(15),
+            session_idle: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -121,6 +124,19 @@ struct Verified {
 /// Ids with the time they were last used or seen.
 type Usage = Vec<(Uuid, NaiveDateTime)>;
 
+/// Last-used times not yet written: tokens, agents (last seen) and MCP sessions.
+pub(crate) struct PendingUsage {
+    tokens: Usage,
+    agents: Usage,
+    sessions: Usage,
+}
+
+impl PendingUsage {
+    fn is_empty(&self) -> bool {
+        self.tokens.is_empty() && self.agents.is_empty() && self.sessions.is_empty()
+    }
+}
+
 type VerifyWaiters = Vec<oneshot::Sender<Result<bool, String>>>;
 
 pub struct TokenSessions {
@@ -139,6 +155,8 @@ pub struct TokenSessions {
     queued: usize,
     last_used: HashMap<Uuid, NaiveDateTime>,
     last_seen: HashMap<Uuid, NaiveDateTime>,
+    /// MCP sessions used since the last write of usage.
+    session_seen: HashMap<Uuid, NaiveDateTime>,
     verifications: u64,
     /// Requests waiting for the next coalesced read of their token's state.
     reads: reads::Reads,
@@ -158,6 +176,7 @@ impl TokenSessions {
             queued: 0,
             last_used: HashMap::new(),
             last_seen: HashMap::new(),
+            session_seen: HashMap::new(),
             verifications: 0,
             reads: Default::default(),
         }
@@ -185,9 +204,13 @@ impl TokenSessions {
         }
     }
 
-    /// Pending (token last-used, agent last-seen) times, emptied.
-    fn take_pending_usage(&mut self) -> (Usage, Usage) {
-        (self.last_used.drain().collect(), self.last_seen.drain().collect())
+    /// Pending last-used times (tokens, agents, MCP sessions), emptied.
+    fn take_pending_usage(&mut self) -> PendingUsage {
+        PendingUsage {
+            tokens: self.last_used.drain().collect(),
+            agents: self.last_seen.drain().collect(),
+            sessions: self.session_seen.drain().collect(),
+        }
     }
 }
 
@@ -196,14 +219,14 @@ impl Actor for TokenSessions {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(self.limits.flush_interval, |act, ctx| {
-            let (used, seen) = act.take_pending_usage();
-            if used.is_empty() && seen.is_empty() {
+            let usage = act.take_pending_usage();
+            if usage.is_empty() {
                 return;
             }
             let db = act.db.clone();
             ctx.spawn(
                 async move {
-                    if let Err(e) = handlers::write_usage(&db, used, seen).await {
+                    if let Err(e) = handlers::write_usage(&db, usage).await {
                         tracing::warn!(error = %e, "could not record token last-used times");
                     }
                 }

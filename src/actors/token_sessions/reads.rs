@@ -64,7 +64,8 @@ impl TokenSessions {
         self.reads.running = true;
         let tokens: Vec<Uuid> = batch.iter().map(|(t, _, _)| *t).collect();
         let sessions: Vec<Uuid> = batch.iter().filter_map(|(_, s, _)| *s).collect();
-        ctx.spawn(read(self.db.clone(), tokens, sessions).into_actor(self).map(move |found, act, ctx| {
+        let idle_since = storage::now() - self.limits.session_idle;
+        ctx.spawn(read(self.db.clone(), tokens, sessions, idle_since).into_actor(self).map(move |found, act, ctx| {
             for (token_id, session, tx) in batch {
                 let answer = match &found {
                     Ok(f) => Ok(f.answer(token_id, session)),
@@ -88,7 +89,12 @@ impl Found {
     }
 }
 
-async fn read(db: Db, mut tokens: Vec<Uuid>, mut sessions: Vec<Uuid>) -> Result<Found, StorageError> {
+async fn read(
+    db: Db,
+    mut tokens: Vec<Uuid>,
+    mut sessions: Vec<Uuid>,
+    idle_since: chrono::NaiveDateTime,
+) -> Result<Found, StorageError> {
     tokens.sort_unstable();
     tokens.dedup();
     sessions.sort_unstable();
@@ -99,7 +105,7 @@ async fn read(db: Db, mut tokens: Vec<Uuid>, mut sessions: Vec<Uuid>) -> Result<
         agents.sort_unstable();
         agents.dedup();
         let grants = storage::grants::list_for_agents(conn, &agents)?;
-        let sessions = storage::mcp_sessions::find_open_many(conn, &sessions)?;
+        let sessions = storage::mcp_sessions::find_open_many(conn, &sessions, idle_since)?;
         let tokens = records.into_iter().map(|r| (r.token_id, r)).collect();
         Ok(Found { tokens, grants, sessions })
     })

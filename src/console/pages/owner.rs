@@ -192,7 +192,11 @@ async fn choices(
     owner: Uuid,
     granted: &[Grant],
 ) -> (Vec<Choice>, Option<ToolError>) {
-    let cx = CallContext { granted: vec![], request_id: console.ctx().request_id };
+    let cx = CallContext {
+        granted: vec![],
+        request_id: console.ctx().request_id,
+        trace: crate::telemetry::trace::current(),
+    };
     let (listed, problem) = match tasker.user_projects(&cx, owner).await {
         Ok(list) => (list.projects, None),
         Err(e) => (vec![], Some(ToolError::tasker(e, CallKind::Read))),

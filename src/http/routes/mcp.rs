@@ -19,6 +19,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, HttpCode};
 use crate::http::extract::AgentCaller;
 use crate::http::refusals::Refused;
+use crate::http::request_context::{loggable_method, note};
 use crate::mcp::envelope::{self, Headers, Route};
 use crate::mcp::message::{self, Incoming};
 use crate::mcp::{
@@ -33,9 +34,11 @@ fn rpc(status: StatusCode, body: Value) -> HttpResponse {
 
 /// A fault, answered with its own status.
 fn reply(id: Option<RequestId>, f: Fault) -> HttpResponse {
+    let name = f.name();
+    note(|n| n.code = Some(name));
     let mut res = rpc(f.status(), mcp::fault(id, &f));
     // Every fault is a refusal before the pipeline: audited by `refusals`.
-    res.extensions_mut().insert(Refused(f.name()));
+    res.extensions_mut().insert(Refused(name));
     res
 }
 
@@ -85,13 +88,20 @@ pub async fn post(
         Ok(b) => b,
         Err(resp) => return resp,
     };
+    let msg = match message::parse(&body) {
+        Ok(msg) => msg,
+        Err(f) => return reply(None, f),
+    };
+    if let Some(m) = msg.get("method").and_then(Value::as_str) {
+        note(|n| n.mcp_method = Some(loggable_method(m)));
+    }
     let headers = Headers {
         version: header_str(&req, VERSION_HEADER),
         method: header_str(&req, METHOD_HEADER),
         name: header_str(&req, NAME_HEADER),
     };
-    // Parsed, and its era read from the body (a `_meta` envelope) and the version header.
-    let Incoming { msg, params, route } = match message::read(&body, &headers) {
+    // Its era, read from the body (a `_meta` envelope) and the version header.
+    let Incoming { msg, params, route } = match message::classify(msg, &headers) {
         Ok(incoming) => incoming,
         Err((id, f)) => return reply(id, f),
     };

@@ -9,8 +9,9 @@
 mod agent_session;
 mod agents;
 pub(crate) mod console_links;
-mod health;
+pub(crate) mod health;
 mod mcp;
+pub(crate) mod metrics;
 mod owners;
 pub(crate) mod reporting;
 mod tokens;
@@ -45,7 +46,8 @@ use crate::tools::{Tool, ToolDef};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").route(get().to(health::healthz)))
         .service(resource("/readyz").route(get().to(health::readyz)))
-        .service(resource("/openapi.json").route(get().to(crate::http::openapi::serve)));
+        .service(resource("/openapi.json").route(get().to(crate::http::openapi::serve)))
+        .service(resource("/metrics").route(get().to(metrics::with_token)));
     register(cfg, &api());
     cfg.configure(crate::console::configure).service(
         resource("/mcp")

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use nodedc_agent_gateway::actors::janitor::Retention;
 use nodedc_agent_gateway::actors::rate_buckets::RateLimits;
 use nodedc_agent_gateway::actors::tasker_writer::WriterLimits;
 use nodedc_agent_gateway::actors::token_sessions::{AuthLimits, Stats, StatsReply};
@@ -106,6 +107,7 @@ pub struct TestAppBuilder {
     rate: RateLimits,
     writer: WriterLimits,
     reporting: ReportTimers,
+    retention: Retention,
     internal_tokens: Option<InternalTokens>,
     max_body: usize,
     trust_forwarded_for: bool,
@@ -130,6 +132,11 @@ impl TestAppBuilder {
 
     pub fn auth(mut self, auth: AuthLimits) -> Self {
         self.auth = auth;
+        self
+    }
+
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -187,6 +194,7 @@ impl TestAppBuilder {
             writer: self.writer,
             reporting: self.reporting,
             janitor_every: Duration::from_secs(600),
+            retention: self.retention,
         };
         let state = app::build(db.clone(), tasker_config, options);
         let app_state = state.clone();
@@ -230,6 +238,7 @@ impl TestApp {
             rate: RateLimits::default(),
             writer: WriterLimits::default(),
             reporting: ReportTimers::default(),
+            retention: Retention::default(),
             internal_tokens: None,
             max_body: 64 * 1024,
             trust_forwarded_for: false,
@@ -278,10 +287,38 @@ impl TestApp {
         .await
     }
 
-    /// An entitled owner with one agent (granted a fresh project `WEB` with read and
-    /// create) and a token.
+    /// A fresh entitled owner (a member of the demo project `WEB` in the reference
+    /// Tasker) with one agent granted `WEB` with read and create, and a token.
     pub async fn agent_with_token(&self) -> Fixture {
-        self.agent_on(Uuid::new_v4(), Uuid::new_v4(), &["issue:read", "issue:create"]).await
+        self.agent_on(Uuid::new_v4(), reference_tasker::seed::demo::WEB, &["issue:read", "issue:create"]).await
+    }
+
+    /// Makes `user` a member of `project` in the reference Tasker (adding the person to
+    /// the demo workspace if new), so the gateway accepts grants of it for `user`'s
+    /// agents.
+    pub async fn tasker_member(&self, user: Uuid, project: Uuid) {
+        use nodedc_agent_gateway::reference_tasker::store::{projects, users};
+        use nodedc_agent_gateway::storage::StorageError;
+        use nodedc_agent_gateway::tasker::contract::ProjectRole;
+        self.db
+            .write(move |c| {
+                let now = nodedc_agent_gateway::storage::now();
+                if users::find(c, user)?.is_none() {
+                    let person = users::User {
+                        id: user,
+                        display_name: format!("Person {}", &user.simple().to_string()[..6]),
+                        email: format!("{}@example.com", user.simple()),
+                        workspace_role: ProjectRole::Member,
+                    };
+                    users::insert(c, reference_tasker::seed::demo::WORKSPACE, &person, now)?;
+                }
+                if !projects::of_user(c, user)?.iter().any(|p| p.id == project) {
+                    projects::insert_member(c, project, user, ProjectRole::Member, now)?;
+                }
+                Ok::<_, StorageError>(())
+            })
+            .await
+            .expect("tasker member");
     }
 
     /// The demo user Alice, entitled, with an agent granted the demo project WEB with
@@ -298,6 +335,7 @@ impl TestApp {
 
     async fn agent_on(&self, owner: Uuid, project: Uuid, scopes: &[&str]) -> Fixture {
         assert_eq!(self.upsert_owner(owner, "active", true).await.status, 200);
+        self.tasker_member(owner, project).await;
         let r = self
             .internal(
                 "POST",

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::common::mcp::Mcp;
 use crate::common::{INTERNAL_TOKEN, TestApp};
+use crate::observability::{scrape, value};
 
 on_both_backends!(
     sign_in_links_work_once_within_their_minute,
@@ -27,6 +28,7 @@ on_both_backends!(
     an_owner_without_the_entitlement_sees_only_the_explanation,
     an_owner_creates_an_agent_and_sees_its_token_once,
     the_admin_view_shows_the_fleet_and_exports_the_audit,
+    the_grants_form_shows_a_grant_tasker_refuses,
 );
 
 /// A browser's view of the console: a cookie jar, no redirects followed.
@@ -208,9 +210,13 @@ async fn sign_in_links_work_once_within_their_minute(backend: Backend) {
     }
     assert!(!session.contains("Secure"), "an http public URL: no Secure flag: {session}");
     assert_eq!(b.get("/console/owner").await.status, 200);
+    let before = scrape(&app).await;
     let again = Browser::new(&app).open_link(&url).await;
     assert_eq!(again.status, 401, "{}", again.html);
     assert!(again.html.contains("console_link_invalid"));
+    let (failures, reason) = ("nodedc_gateway_auth_failures_total", [("reason", "console_link_invalid")]);
+    let counted = value(&scrape(&app).await, failures, &reason) - value(&before, failures, &reason);
+    assert!(counted >= 1.0, "a used link is a counted authentication failure");
 
     // Within its minute.
     let late = owner_link(&app, owner).await;
@@ -590,5 +596,40 @@ async fn the_admin_view_shows_the_fleet_and_exports_the_audit(backend: Backend) 
     let signed_out = Browser::new(&app).get("/console/admin").await;
     assert_eq!(signed_out.status, 401);
     assert!(signed_out.headers.get("www-authenticate").is_none());
+    app.stop().await;
+}
+
+/// A grant Tasker no longer lists for the owner (stored before, e.g. the owner has left
+/// the project) is shown on the grants form; saving it is refused with the gateway's
+/// error, naming the owner's projects, and nothing changes.
+async fn the_grants_form_shows_a_grant_tasker_refuses(backend: Backend) {
+    use nodedc_agent_gateway::model::{Grant, ProjectIdentifier, Scope};
+    let app = TestApp::start(backend).await;
+    let f = app.agent_of(demo::ALICE, REPORTER).await;
+    let gone = Uuid::new_v4();
+    let stale = vec![Grant {
+        project_id: gone,
+        project_identifier: ProjectIdentifier::parse("OLD").unwrap(),
+        scopes: [Scope::ProjectRead, Scope::IssueRead].into_iter().collect(),
+    }];
+    let agent = f.agent;
+    app.db
+        .write(move |c| {
+            nodedc_agent_gateway::storage::grants::replace(c, agent, &stale, nodedc_agent_gateway::storage::now())
+        })
+        .await
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in_owner(demo::ALICE).await;
+    let path = format!("/console/owner/agents/{agent}/grants");
+    let edit = b.get(&path).await;
+    assert!(edit.html.contains("not listed by Tasker for you now"), "{}", edit.html);
+    let (gone_s, preset) = (gone.to_string(), format!("preset:{gone}"));
+    let saved = b.post(&path, &[("csrf", &edit.csrf()), ("project", &gone_s), (&preset, "read")]).await;
+    assert_eq!(saved.status, 422, "{}", saved.html);
+    assert!(saved.html.contains("unknown_project"), "{}", saved.html);
+    assert!(saved.html.contains(&format!("WEB ({})", demo::WEB)), "the owner's projects are named: {}", saved.html);
+    let view = agent_status(&app, demo::ALICE, agent).await;
+    assert_eq!(view["grants"][0]["project_id"], json!(gone), "unchanged: {view}");
     app.stop().await;
 }

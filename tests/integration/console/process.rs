@@ -16,7 +16,7 @@ async fn console_link_prints_a_link_and_nothing_secret_is_logged() {
     let url = format!("sqlite://{}", dir.path().join("gw.db").display());
     let alice = demo::ALICE.to_string();
     let mut cmd = command(dir.path());
-    cmd.args(["--database-url", &url, "owner", "upsert", "--user-id", &alice, "--name", "Alice"]);
+    cmd.args(["--database-url", &url, "--init", "owner", "upsert", "--user-id", &alice, "--name", "Alice"]);
     assert_eq!(run(cmd).0, 0);
 
     // Usage: one of --owner or --admin.

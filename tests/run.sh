@@ -11,7 +11,9 @@
 #   when their lock files changed (npm ci; a Python venv in tests/clients/.venv, which
 #   also holds the compose checker of tests/integration/compose.rs);
 # - checks formatting and lints (cargo fmt, cargo clippy -D warnings);
-# - runs the whole test suite (unit, integration, binary and entrypoint tests).
+# - runs the whole test suite (unit, integration, binary and entrypoint tests);
+# - installs cargo-fuzz when missing and runs each fuzz target of tests/fuzz/ for a
+#   short smoke (FUZZ_SECONDS, default 20 s; a crash fails the run).
 #
 # Set NODEDC_TEST_POSTGRES_URL to use another PostgreSQL server (a role that may
 # CREATE DATABASE); the default is postgres://postgres@127.0.0.1:5432/postgres.
@@ -72,6 +74,30 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
+
+# Fuzz smoke (tests/fuzz/README.md; nightly toolchain): every target built once, then each
+# run for FUZZ_SECONDS on its committed corpus (new inputs go to a scratch copy). A longer
+# run: cargo +nightly fuzz run --fuzz-dir tests/fuzz <target> -- -max_total_time=600
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+fuzz_status=0
+cargo +nightly fuzz build --fuzz-dir tests/fuzz || fuzz_status=$?
+if [ "$fuzz_status" -eq 0 ]; then
+    scratch="$(mktemp -d)"
+    trap 'rm -f "$log"; rm -rf "$scratch"' EXIT
+    for target in $(cargo +nightly fuzz list --fuzz-dir tests/fuzz); do
+        echo "tests/run.sh: fuzzing $target for ${FUZZ_SECONDS:-20} s"
+        mkdir -p "$scratch/$target"
+        if cargo +nightly fuzz run --fuzz-dir tests/fuzz "$target" "$scratch/$target" "tests/fuzz/corpus/$target" -- \
+            -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=1 >"$scratch/$target.log" 2>&1; then
+            grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$scratch/$target.log" || true
+        else
+            tail -n 40 "$scratch/$target.log"
+            echo "tests/run.sh: fuzz target $target FAILED (the input is in tests/fuzz/artifacts/$target/)" >&2
+            fuzz_status=1
+        fi
+    done
+fi
+[ "$fuzz_status" -eq 0 ] || status=1
 sum() { grep -Eo "test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed" "$log" | awk -v f="$1" '{ s += $f } END { print s + 0 }'; }
 echo
 echo "total: $(sum 4) passed, $(sum 6) failed"

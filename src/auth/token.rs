@@ -41,7 +41,10 @@ pub enum TokenFormatError {
     Checksum,
 }
 
-fn checksum(body: &str) -> String {
+/// The 6-character checksum that ends a token, of everything before it (public for
+/// the fuzz target, which builds checksum-valid candidates).
+#[doc(hidden)]
+pub fn checksum(body: &str) -> String {
     let crc = crc32fast::hash(body.as_bytes());
     format!("{:0>width$}", base62::encode(crc), width = CHECKSUM_LEN)
 }

@@ -247,8 +247,9 @@ pub async fn take(rate: &Addr<RateBuckets>, p: &Principal, kind: CallKind) -> Re
 }
 
 /// The arguments step: screened, with a valid idempotency key when the tool writes,
-/// and of the tool's input type. Gives the write's key.
-fn arguments(tool: &ToolDef, args: &Value) -> Result<Option<String>, ToolError> {
+/// and of the tool's input type. Gives the write's key. (Public for the fuzz targets:
+/// it is pure.)
+pub fn arguments(tool: &ToolDef, args: &Value) -> Result<Option<String>, ToolError> {
     screen(tool.name, args)?;
     let key = match tool.kind {
         CallKind::Write => Some(check_key(args.get("idempotency_key"))?),

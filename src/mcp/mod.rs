@@ -14,6 +14,7 @@
 
 pub mod envelope;
 pub mod fault;
+pub mod message;
 
 use rmcp::model::{
     CacheScope, CallToolResult, ContentBlock, DiscoverResult, ErrorCode, ErrorData, Implementation, InitializeResult,

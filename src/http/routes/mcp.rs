@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
-use rmcp::model::{CallToolRequestParams, EmptyObject, RequestId};
+use rmcp::model::RequestId;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -21,8 +21,9 @@ use crate::http::extract::AgentCaller;
 use crate::http::refusals::Refused;
 use crate::http::request_context::{loggable_method, note};
 use crate::mcp::envelope::{self, Headers, Route};
+use crate::mcp::message::{self, Incoming};
 use crate::mcp::{
-    self, Era, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
+    self, Fault, LEGACY_VERSIONS, METHOD_HEADER, MODERN_VERSIONS, NAME_HEADER, SESSION_HEADER, VERSION_HEADER,
 };
 use crate::tasker::client::TaskerClient;
 use crate::tools;
@@ -87,40 +88,27 @@ pub async fn post(
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let msg: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return reply(None, Fault::Parse(format!("invalid JSON: {e}"))),
+    let msg = match message::parse(&body) {
+        Ok(msg) => msg,
+        Err(f) => return reply(None, f),
     };
-    if msg.is_array() {
-        return reply(None, Fault::InvalidRequest("JSON-RPC batches are not supported".into()));
-    }
-    if msg.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return reply(None, Fault::InvalidRequest("not a JSON-RPC 2.0 message".into()));
-    }
     if let Some(m) = msg.get("method").and_then(Value::as_str) {
         note(|n| n.mcp_method = Some(loggable_method(m)));
     }
-    let params = msg.get("params").cloned().unwrap_or(Value::Null);
     let headers = Headers {
         version: header_str(&req, VERSION_HEADER),
         method: header_str(&req, METHOD_HEADER),
         name: header_str(&req, NAME_HEADER),
     };
-    // The era, from the body (a `_meta` envelope) and the version header.
-    let route = match msg.get("method").and_then(Value::as_str) {
-        Some(method) => envelope::classify(method, msg.get("id").is_some(), &params, &headers),
-        None => Ok(Route::Legacy),
+    // Its era, read from the body (a `_meta` envelope) and the version header.
+    let Incoming { msg, params, route } = match message::classify(msg, &headers) {
+        Ok(incoming) => incoming,
+        Err((id, f)) => return reply(id, f),
     };
     match route {
-        Ok(Route::Modern { version }) => modern(&state, &tasker, &caller, &msg, params, &headers, version).await,
-        Ok(Route::Legacy) => legacy(&req, &state, &tasker, &caller, &msg, params).await,
-        Err(f) => reply(request_id(&msg), f),
+        Route::Modern { version } => modern(&state, &tasker, &caller, &msg, params, &headers, version).await,
+        Route::Legacy => legacy(&req, &state, &tasker, &caller, &msg, params).await,
     }
-}
-
-/// The request's id when it is a valid one (errors echo it).
-fn request_id(msg: &Value) -> Option<RequestId> {
-    msg.get("id").and_then(|i| serde_json::from_value::<RequestId>(i.clone()).ok())
 }
 
 /// A request or notification of a legacy session (2025-11-25 and earlier): opened by
@@ -151,7 +139,7 @@ async fn legacy(
         if msg.get("result").is_some() || msg.get("error").is_some() {
             return HttpResponse::Accepted().finish();
         }
-        return reply(request_id(msg), Fault::InvalidRequest("the message has no method (a string)".into()));
+        return reply(message::request_id(msg), Fault::InvalidRequest("the message has no method (a string)".into()));
     };
     let Some(id) = id else {
         // A notification: nothing to answer.
@@ -198,24 +186,16 @@ async fn legacy(
         return reply(Some(id), Fault::UnsupportedVersion { requested: v.into() });
     }
 
-    match method {
-        "ping" => rpc(StatusCode::OK, mcp::response(id, EmptyObject {})),
-        // Part of every legacy version (2026-07-28 drops it). Accepted; no log
-        // notifications are sent, as there is no server-to-client stream.
-        "logging/setLevel" => match params.get("level").and_then(Value::as_str) {
-            Some(level) if envelope::LOG_LEVELS.contains(&level) => {
-                rpc(StatusCode::OK, mcp::response(id, EmptyObject {}))
-            }
-            _ => {
-                let msg = "logging/setLevel needs params.level: debug, info, notice, warning, error, critical, alert or emergency";
-                reply(Some(id), Fault::InvalidParams(msg.into()))
-            }
-        },
-        other => match common(state, tasker, caller, other, &params, &version).await {
-            Ok(Answer::Tools(r)) => rpc(StatusCode::OK, mcp::response(id, r)),
-            Ok(Answer::Value(v)) => rpc(StatusCode::OK, mcp::response(id, v)),
+    if let Some(answer) = message::legacy_only(method, &params) {
+        return match answer {
+            Ok(v) => rpc(StatusCode::OK, mcp::response(id, v)),
             Err(f) => reply(Some(id), f),
-        },
+        };
+    }
+    match common(state, tasker, caller, method, &params, &version).await {
+        Ok(Answer::Tools(r)) => rpc(StatusCode::OK, mcp::response(id, r)),
+        Ok(Answer::Value(v)) => rpc(StatusCode::OK, mcp::response(id, v)),
+        Err(f) => reply(Some(id), f),
     }
 }
 
@@ -238,16 +218,12 @@ async fn common(
     params: &Value,
     version: &str,
 ) -> Result<Answer, Fault> {
-    let era = Era::of(version);
+    if let Some(answer) = message::static_answer(method, params, version) {
+        return answer.map(Answer::Value);
+    }
     match method {
         "tools/list" => value(mcp::list_tools(&caller.principal, version)),
-        "tools/call" => call_tool(state, tasker, caller, params, version).await.map(Answer::Tools),
-        "resources/list" => value(mcp::empty_resources(version)),
-        "resources/templates/list" => value(mcp::empty_resource_templates(version)),
-        "resources/read" => Err(mcp::read_resource(params, era)),
-        "prompts/list" => value(mcp::empty_prompts(version)),
-        "prompts/get" => Err(mcp::get_prompt(params)),
-        other => Err(Fault::MethodNotFound { method: other.into(), era }),
+        _ => call_tool(state, tasker, caller, params, version).await.map(Answer::Tools),
     }
 }
 
@@ -259,15 +235,7 @@ async fn call_tool(
     params: &Value,
     version: &str,
 ) -> Result<rmcp::model::CallToolResult, Fault> {
-    if !params.get("name").is_some_and(Value::is_string) {
-        return Err(Fault::InvalidParams("tools/call needs params.name (a string)".into()));
-    }
-    if params.get("arguments").is_some_and(|a| !a.is_object() && !a.is_null()) {
-        return Err(Fault::InvalidParams("tools/call params.arguments must be an object".into()));
-    }
-    let Ok(call) = serde_json::from_value::<CallToolRequestParams>(params.clone()) else {
-        return Err(Fault::InvalidParams("tools/call params are not valid".into()));
-    };
+    let call = message::tool_call(params)?;
     let Some(def) = tools::find(&call.name) else {
         let yours: Vec<&str> = mcp::allowed_tools(&caller.principal).map(|t| t.name).collect();
         let name: String = call.name.chars().filter(|c| !c.is_control()).take(64).collect();

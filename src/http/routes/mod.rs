@@ -15,7 +15,8 @@ pub(crate) mod metrics;
 mod owners;
 pub(crate) mod reporting;
 mod tokens;
-mod tools;
+#[doc(hidden)]
+pub mod tools;
 
 use actix_web::Route;
 use actix_web::http::Method;

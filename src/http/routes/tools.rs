@@ -38,14 +38,7 @@ async fn read_handler<T: Tool>(
     caller: AgentCaller,
 ) -> Result<HttpResponse, ApiError> {
     let def = tools::def::<T>();
-    let mut args = path_args(&req);
-    for (name, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
-        let value = typed(def, &name, &value)?;
-        if args.insert(name.to_string(), value).is_some() {
-            let msg = format!("the query string is not valid: `{name}` is given more than once or also in the path");
-            return Err(ApiError::new(HttpCode::InvalidQuery, msg));
-        }
-    }
+    let args = query_args(def, path_args(&req), req.query_string())?;
     run(&state, &tasker, &caller, def, args).await
 }
 
@@ -56,10 +49,35 @@ async fn write_handler<T: Tool>(
     caller: AgentCaller,
     Body(body): Body<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = req.headers().get("idempotency-key").map(|k| k.as_bytes());
+    let args = body_args(body, path_args(&req), key)?;
+    run(&state, &tasker, &caller, tools::def::<T>(), args).await
+}
+
+/// A read's arguments: the path's, then each query parameter typed by the tool's
+/// input schema, each named once. (Pure, for the fuzz target `rest_arguments`.)
+pub fn query_args(def: &ToolDef, mut args: Map<String, Value>, query: &str) -> Result<Map<String, Value>, ApiError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = typed(def, &name, &value)?;
+        if args.insert(name.to_string(), value).is_some() {
+            let msg = format!("the query string is not valid: `{name}` is given more than once or also in the path");
+            return Err(ApiError::new(HttpCode::InvalidQuery, msg));
+        }
+    }
+    Ok(args)
+}
+
+/// A write's arguments: the body (an object), the path's target and the
+/// `Idempotency-Key` header, each given in exactly one place. (Pure, for the fuzz
+/// target `rest_arguments`.)
+pub fn body_args(
+    body: Value,
+    path: Map<String, Value>,
+    idempotency_key: Option<&[u8]>,
+) -> Result<Map<String, Value>, ApiError> {
     let Value::Object(mut args) = body else {
         return Err(ApiError::new(HttpCode::InvalidBody, "the body must be a JSON object"));
     };
-    let path = path_args(&req);
     let places =
         path.keys().map(|k| (k.as_str(), "the path")).chain([("idempotency_key", "the Idempotency-Key header")]);
     for (field, place) in places {
@@ -69,10 +87,10 @@ async fn write_handler<T: Tool>(
     }
     args.extend(path);
     // A header that is not plain text is still a key: an invalid one, said as such.
-    if let Some(key) = req.headers().get("idempotency-key") {
-        args.insert("idempotency_key".into(), json!(String::from_utf8_lossy(key.as_bytes())));
+    if let Some(key) = idempotency_key {
+        args.insert("idempotency_key".into(), json!(String::from_utf8_lossy(key)));
     }
-    run(&state, &tasker, &caller, tools::def::<T>(), args).await
+    Ok(args)
 }
 
 /// Runs one tool for the caller and answers its structured result.
@@ -94,7 +112,7 @@ fn path_args(req: &HttpRequest) -> Map<String, Value> {
 
 /// A query parameter as the type the tool's input schema gives it: an unknown
 /// parameter, or a number that is not one, is refused naming the parameter.
-fn typed(def: &ToolDef, name: &str, raw: &str) -> Result<Value, ApiError> {
+pub fn typed(def: &ToolDef, name: &str, raw: &str) -> Result<Value, ApiError> {
     let invalid = |why: String| ApiError::new(HttpCode::InvalidQuery, format!("the query string is not valid: {why}"));
     let Some(schema) = def.input_schema.get("properties").and_then(|p| p.get(name)) else {
         return Err(invalid(format!("unknown parameter `{name}`")));

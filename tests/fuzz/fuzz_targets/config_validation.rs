@@ -46,6 +46,11 @@ const SETTINGS: &[&str] = &[
     "TASKER_BACKEND_TOKEN_FILE",
     "REPORT_STALE_AFTER_SECS",
     "REPORT_ABANDON_AFTER_SECS",
+    "DATABASE_URL_FILE",
+    "TASKER_TOKEN_FILE",
+    "METRICS_BIND",
+    "MCP_SESSION_IDLE_SECS",
+    "AUDIT_RETENTION_DAYS",
 ];
 
 fn database_url(raw: &str) -> String {

@@ -180,7 +180,7 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
             LogFormat::Text
         }
     };
-    let filter = g.log_level.as_deref().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("info").to_string();
+    let filter = log_filter(g.log_level.as_deref());
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&filter) {
         p.add(
             "LOG_LEVEL",
@@ -189,6 +189,15 @@ fn base(g: &GlobalArgs, p: &mut Problems) -> BaseSettings {
         );
     }
     BaseSettings { database_url, embedded_default, data_dir, log: LogSettings { format, filter }, init: g.init }
+}
+
+/// The log filter as given (default `info`), each directive trimmed. tracing-subscriber
+/// slices a directive by the character positions of its trimmed form, so a directive
+/// with leading spaces and a multi-byte character would panic in `EnvFilter::try_new`
+/// (found by the `config_validation` fuzz target).
+fn log_filter(raw: Option<&str>) -> String {
+    let directives: Vec<&str> = raw.unwrap_or_default().split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    if directives.is_empty() { "info".to_string() } else { directives.join(",") }
 }
 
 /// A setting given as a value or as a file holding it (for container secrets), never
@@ -688,4 +697,21 @@ fn internal_token(
         }
     }
     (Some(InternalToken::new(value)), source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn a_log_filter_with_spaced_multibyte_directives_is_checked_not_a_panic() {
+        // Once a panic inside tracing-subscriber (the fuzz target's crash input, reduced).
+        for raw in ["info, é=debug", "warn,  \u{94}\u{94}x=info", " ,\u{fffd}=trace, "] {
+            let filter = log_filter(Some(raw));
+            let _ = tracing_subscriber::EnvFilter::try_new(&filter);
+        }
+        assert_eq!(log_filter(Some(" info , nodedc_agent_gateway=debug ")), "info,nodedc_agent_gateway=debug");
+        assert_eq!(log_filter(Some(" , ")), "info");
+        assert_eq!(log_filter(None), "info");
+    }
 }

@@ -80,14 +80,16 @@ cargo test --locked --lib --bins --tests 2>&1 | tee "$log" || status=$?
 # run: cargo +nightly fuzz run --fuzz-dir tests/fuzz <target> -- -max_total_time=600
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 fuzz_status=0
-cargo +nightly fuzz build --fuzz-dir tests/fuzz || fuzz_status=$?
+# The smoke builds unoptimized (--dev): about half the compile time of a release build,
+# and 20 s is about reaching the code, not speed. Long runs use the default (release).
+cargo +nightly fuzz build --dev --fuzz-dir tests/fuzz || fuzz_status=$?
 if [ "$fuzz_status" -eq 0 ]; then
     scratch="$(mktemp -d)"
     trap 'rm -f "$log"; rm -rf "$scratch"' EXIT
     for target in $(cargo +nightly fuzz list --fuzz-dir tests/fuzz); do
         echo "tests/run.sh: fuzzing $target for ${FUZZ_SECONDS:-20} s"
         mkdir -p "$scratch/$target"
-        if cargo +nightly fuzz run --fuzz-dir tests/fuzz "$target" "$scratch/$target" "tests/fuzz/corpus/$target" -- \
+        if cargo +nightly fuzz run --dev --fuzz-dir tests/fuzz "$target" "$scratch/$target" "tests/fuzz/corpus/$target" -- \
             -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=1 >"$scratch/$target.log" 2>&1; then
             grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::peak_rss_mb)' "$scratch/$target.log" || true
         else
